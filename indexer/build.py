@@ -1,0 +1,118 @@
+"""Build a new index generation from the live documents.
+
+Sections whose content hash is already in the previous generation reuse its vector and
+keyword tokens, so publishing one article embeds only that article's changed sections.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+
+import numpy as np
+from numpy.typing import NDArray
+from tqdm import tqdm
+
+from indexer.analysis import analyze, language_of
+from indexer.dense import build_dense, kind_of
+from indexer.documents import IndexedSection, SourceDocument
+from indexer.embed import Embedder
+from indexer.hybrid import HybridIndex, Manifest
+from indexer.keyword import KeywordIndex
+from indexer.split import MarkdownSplitter
+
+log = logging.getLogger(__name__)
+EMBED_BATCH = 64
+
+
+def split_documents(
+    documents: Sequence[SourceDocument], splitter: MarkdownSplitter
+) -> list[IndexedSection]:
+    sections: list[IndexedSection] = []
+    for doc in documents:
+        namespace = f"{doc.article_id}\x1f{doc.locale}\x1f{doc.title}"
+        for part in splitter.split(doc.markdown, namespace=namespace):
+            sections.append(
+                IndexedSection(
+                    section_id=part.section_id, article_id=doc.article_id, key=doc.key,
+                    locale=doc.locale, version=doc.version, title=doc.title,
+                    heading_path=part.heading_path, anchor=part.anchor, text=part.text,
+                    content_hash=doc.content_hash, internal=doc.internal, position=part.position,
+                )
+            )
+    return sections
+
+
+def build_index(
+    documents: Sequence[SourceDocument],
+    *,
+    embedder: Embedder,
+    kb_revision: int,
+    previous: HybridIndex | None = None,
+    ann_threshold: int = 200_000,
+    progress: bool | None = None,
+) -> HybridIndex:
+    """A complete new generation; ``previous`` is only read, never changed."""
+    splitter = MarkdownSplitter(max_tokens=max(64, embedder.max_tokens - 40),
+                                count_tokens=embedder.count_tokens)
+    sections = split_documents(documents, splitter)
+    known = _reusable(previous)
+    missing = [s for s in sections if s.section_id not in known]
+    fresh = _embed(missing, embedder, progress)
+    vectors = np.zeros((len(sections), embedder.dimension), dtype=np.float32)
+    tokens: list[list[str]] = []
+    for row, section in enumerate(sections):
+        vector, words = known.get(section.section_id) or fresh[section.section_id]
+        vectors[row] = vector
+        tokens.append(words)
+    log.info("index: %d sections, %d embedded, %d reused", len(sections), len(missing),
+             len(sections) - len(missing))
+    dense = build_dense(vectors, ann_threshold=ann_threshold)
+    manifest = Manifest(
+        model=embedder.name, dimension=embedder.dimension, normalized=True,
+        kb_revision=kb_revision, built_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        sections=len(sections), dense_index=kind_of(dense),
+    )
+    return HybridIndex(manifest, sections, tokens, vectors, dense, KeywordIndex.build(tokens))
+
+
+Reusable = dict[str, tuple[NDArray[np.float32], list[str]]]
+
+
+def _reusable(previous: HybridIndex | None) -> Reusable:
+    if previous is None:
+        return {}
+    return {
+        s.section_id: (previous.vectors[i], previous.tokens[i])
+        for i, s in enumerate(previous.sections)
+    }
+
+
+def _embed(sections: list[IndexedSection], embedder: Embedder, progress: bool | None) -> Reusable:
+    out: Reusable = {}
+    for batch in _batches(sections, progress):
+        vectors = embedder.embed_passages([s.passage_text() for s in batch])
+        for section, vector in zip(batch, vectors, strict=True):
+            words = analyze(section.passage_text(), language_of(section.locale))
+            out[section.section_id] = (vector, words)
+    return out
+
+
+def _batches(
+    sections: list[IndexedSection], progress: bool | None
+) -> Iterator[list[IndexedSection]]:
+    """Batches of sections, with a progress bar on a terminal and log lines otherwise."""
+    show_bar = sys.stderr.isatty() if progress is None else progress
+    total = len(sections)
+    bar = tqdm(total=total, unit="section", desc="embedding", disable=not show_bar or total == 0)
+    try:
+        for start in range(0, total, EMBED_BATCH):
+            batch = sections[start : start + EMBED_BATCH]
+            yield batch
+            bar.update(len(batch))
+            if not show_bar and total > EMBED_BATCH:
+                log.info("embedding: %d/%d sections", min(start + EMBED_BATCH, total), total)
+    finally:
+        bar.close()

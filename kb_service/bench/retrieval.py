@@ -1,0 +1,124 @@
+"""``kb bench retrieval``: the same import, indexing and search code as the service."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from indexer.embed import load_embedder
+from kb_service.bench.dataset import load_dataset
+from kb_service.bench.metrics import mrr_at, ndcg_at, percentile, recall_at, success_at_1
+from kb_service.config import Settings, get_settings
+from kb_service.db import make_engine, session_scope
+from kb_service.services.content_io import import_folder
+from kb_service.services.indexing import IndexService
+from kb_service.services.publishing import Actor
+from kb_service.services.searching import search_sections
+
+
+@dataclass
+class RetrievalReport:
+    dataset: str
+    split: str | None
+    model: str
+    queries: int
+    ndcg_at_10: float
+    mrr_at_10: float
+    recall_at_10: float
+    success_at_1: float
+    index_seconds: float
+    model_load_seconds: float
+    sections: int
+    latency_ms_p50: float
+    latency_ms_p95: float
+    per_language: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
+
+    def as_text(self) -> str:
+        lines = [
+            f"dataset {self.dataset} split {self.split or 'all'}: {self.queries} queries, "
+            f"model {self.model}, {self.sections} sections",
+            f"nDCG@10 {self.ndcg_at_10:.4f}  MRR@10 {self.mrr_at_10:.4f}  "
+            f"Recall@10 {self.recall_at_10:.4f}  Success@1 {self.success_at_1:.4f}",
+            f"model load {self.model_load_seconds:.1f} s, index build {self.index_seconds:.1f} s, "
+            f"query latency p50 {self.latency_ms_p50:.1f} ms, p95 {self.latency_ms_p95:.1f} ms",
+        ]
+        for language, scores in sorted(self.per_language.items()):
+            lines.append(f"  {language}: {int(scores['queries'])} queries, "
+                         f"nDCG@10 {scores['ndcg_at_10']:.4f}, Success@1 "
+                         f"{scores['success_at_1']:.4f}")
+        return "\n".join(lines)
+
+
+def run_retrieval_bench(
+    root: Path,
+    *,
+    split: str | None = None,
+    model: str | None = None,
+    keyword_weight: float | None = None,
+    base: Settings | None = None,
+) -> RetrievalReport:
+    dataset = load_dataset(root, split)
+    base = base or get_settings()
+    with tempfile.TemporaryDirectory(prefix="kb-bench-") as tmp:
+        settings = base.model_copy(update={
+            "data_dir": Path(tmp), "database_url": None,
+            "embedding_model": model or base.embedding_model,
+            "keyword_weight": keyword_weight if keyword_weight is not None
+            else base.keyword_weight,
+        })
+        engine = make_engine(settings)
+        with session_scope(engine) as session:
+            import_folder(session, root, actor=Actor("bench"), max_chars=10**9)
+        started = time.perf_counter()
+        embedder = load_embedder(settings.embedding_model, model_cache=settings.model_cache)
+        loaded = time.perf_counter()
+        service = IndexService(settings, engine, embedder)
+        service.refresh(progress=False)
+        indexed = time.perf_counter()
+        rankings, latencies = [], []
+        with session_scope(engine) as session:
+            for query in dataset.queries:
+                t0 = time.perf_counter()
+                response = search_sections(session, service, settings, query.text,
+                                           locale=query.locale, limit=10, include_internal=True)
+                latencies.append((time.perf_counter() - t0) * 1000)
+                rankings.append([hit.article_id for hit in response.hits])
+        sections = len(service.current) if service.current else 0
+        engine.dispose()
+    return _report(dataset, rankings, latencies, split, embedder.name, loaded - started,
+                   indexed - loaded, sections)
+
+
+def _report(
+    dataset: Any, rankings: list[list[str]], latencies: list[float], split: str | None,
+    model: str, load_s: float, index_s: float, sections: int,
+) -> RetrievalReport:
+    per_query = []
+    for query, ranked in zip(dataset.queries, rankings, strict=True):
+        relevant = dataset.qrels[query.id]
+        per_query.append((query.locale or "unknown", ndcg_at(ranked, relevant),
+                          mrr_at(ranked, relevant), recall_at(ranked, relevant),
+                          success_at_1(ranked, relevant)))
+
+    def mean(column: int, rows: list[tuple[str, float, float, float, float]]) -> float:
+        return sum(float(r[column]) for r in rows) / len(rows) if rows else 0.0
+
+    per_language = {}
+    for language in sorted({r[0] for r in per_query}):
+        rows = [r for r in per_query if r[0] == language]
+        per_language[language] = {"queries": float(len(rows)), "ndcg_at_10": mean(1, rows),
+                                  "success_at_1": mean(4, rows)}
+    return RetrievalReport(
+        dataset=str(dataset.root), split=split, model=model, queries=len(per_query),
+        ndcg_at_10=mean(1, per_query), mrr_at_10=mean(2, per_query),
+        recall_at_10=mean(3, per_query), success_at_1=mean(4, per_query),
+        index_seconds=index_s, model_load_seconds=load_s, sections=sections,
+        latency_ms_p50=percentile(latencies, 0.5), latency_ms_p95=percentile(latencies, 0.95),
+        per_language=per_language,
+    )

@@ -1,0 +1,160 @@
+"""``kb``: the operator's command line (serve, import, export, keys, index, bench)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kb_service.config import get_settings
+from kb_service.db import make_engine, session_scope
+from kb_service.errors import KbError
+from kb_service.models import Role
+from kb_service.services import content_io, keys
+from kb_service.services.publishing import Actor
+
+app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
+keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
+index_app = typer.Typer(help="Build and inspect the search index.", no_args_is_help=True)
+bench_app = typer.Typer(help="Measure retrieval quality and speed.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+app.add_typer(index_app, name="index")
+app.add_typer(bench_app, name="bench")
+
+OPERATOR = Actor(name="operator")
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Default: KB_HOST or 127.0.0.1.")] = None,
+    port: Annotated[int | None, typer.Option(help="Default: KB_PORT or 8000.")] = None,
+) -> None:
+    """Start the HTTP service (loads the model and the index once)."""
+    import uvicorn
+
+    from kb_service.main import create_app
+
+    settings = get_settings()
+    try:
+        uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
+    except KbError as exc:
+        _fail(f"{exc.title}: {exc.detail}")
+
+
+@app.command("import")
+def import_articles(
+    directory: Annotated[Path, typer.Argument(exists=True, file_okay=False,
+                                              help="Folder of Markdown files (or a dataset root "
+                                              "with articles/).")],
+) -> None:
+    """Publish Markdown files with YAML front matter; unchanged files make no new version."""
+    settings = get_settings()
+    with session_scope(make_engine(settings)) as session:
+        report = content_io.import_folder(session, directory, actor=OPERATOR,
+                                          max_chars=settings.max_article_chars)
+    for problem in report.problems:
+        typer.echo(f"skipped {problem}", err=True)
+    typer.echo(f"{report.files} files: {report.articles_created} new articles, "
+               f"{report.versions_created} new versions, {report.unchanged} unchanged, "
+               f"{len(report.problems)} skipped")
+    if report.problems and not (report.versions_created or report.unchanged):
+        raise typer.Exit(1)
+
+
+@app.command("export")
+def export_articles(
+    directory: Annotated[Path, typer.Argument(file_okay=False, help="Folder to write into.")],
+) -> None:
+    """Write every live version as Markdown with front matter (the import format)."""
+    with session_scope(make_engine(get_settings())) as session:
+        count = content_io.export_folder(session, directory)
+    typer.echo(f"wrote {count} files to {directory}")
+
+
+@keys_app.command("create")
+def create_key(
+    role: Annotated[Role, typer.Option(help="What the key may do.")],
+    name: Annotated[str, typer.Option(help="Who uses it (a team, a bot).")],
+) -> None:
+    """Create a key; it is printed once, as the last line, and only its hash is stored."""
+    with session_scope(make_engine(get_settings())) as session:
+        row, plain = keys.create_key(session, role=role, name=name)
+    typer.echo(f"created key #{row.id} '{row.name}' with role {row.role.value}; store it now:")
+    typer.echo(plain)
+
+
+@keys_app.command("list")
+def list_keys() -> None:
+    """Show keys (never the keys themselves)."""
+    with session_scope(make_engine(get_settings())) as session:
+        for row in keys.list_keys(session):
+            state = "revoked" if row.revoked_at else "active"
+            typer.echo(f"#{row.id}\t{row.role.value}\t{row.prefix}…\t{state}\t{row.name}")
+
+
+@keys_app.command("revoke")
+def revoke_key(key_id: Annotated[int, typer.Argument(help="The key's number.")]) -> None:
+    """Revoke a key at once."""
+    with session_scope(make_engine(get_settings())) as session:
+        try:
+            keys.revoke_key(session, key_id)
+        except KbError as exc:
+            _fail(exc.detail)
+    typer.echo(f"revoked key #{key_id}")
+
+
+@index_app.command("rebuild")
+def rebuild_index() -> None:
+    """Re-embed everything into a new generation (e.g. after changing KB_EMBEDDING_MODEL)."""
+    from indexer.embed import load_embedder
+    from kb_service.services.indexing import IndexService
+
+    logging.basicConfig(level=logging.INFO)
+    settings = get_settings()
+    embedder = load_embedder(settings.embedding_model, model_cache=settings.model_cache)
+    service = IndexService(settings, make_engine(settings), embedder)
+    service.refresh(force=True)
+    status = service.status()
+    assert status is not None
+    typer.echo(f"index: {status.sections} sections at KB revision {status.kb_revision}")
+
+
+@bench_app.command("retrieval")
+def bench_retrieval(
+    dataset: Annotated[Path, typer.Option(exists=True, file_okay=False,
+                                          help="articles/, queries.jsonl, qrels.tsv[, splits.tsv]")],
+    split: Annotated[str | None, typer.Option(help="Only queries of this split.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    model: Annotated[str | None, typer.Option(help="Override KB_EMBEDDING_MODEL.")] = None,
+    keyword_weight: Annotated[float | None, typer.Option(help="Override the fusion weight.")]
+    = None,
+) -> None:
+    """Import a dataset into a temporary KB, index it and score every query."""
+    from kb_service.bench.retrieval import run_retrieval_bench
+
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    report = run_retrieval_bench(dataset, split=split, model=model, keyword_weight=keyword_weight)
+    typer.echo(json.dumps(report.as_json()) if as_json else report.as_text())
+
+
+@bench_app.command("answers")
+def bench_answers(
+    dataset: Annotated[Path, typer.Option(file_okay=False, help="Default: the demo content.")]
+    = Path("content"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Send every demo question through POST /v1/answers on every channel."""
+    from kb_service.bench.answers import run_answers_bench
+
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    report = run_answers_bench(dataset)
+    typer.echo(json.dumps(report.as_json()) if as_json else report.as_text())

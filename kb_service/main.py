@@ -1,0 +1,55 @@
+"""Wires the app: settings, database, model and index are created once, in the lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from indexer.embed import Embedder, load_embedder
+from kb_service import __version__
+from kb_service.api.problems import BodyLimitMiddleware, install_problem_handlers
+from kb_service.api.routes import answers, articles, customers, health, keys, search
+from kb_service.config import Settings, get_settings
+from kb_service.db import make_engine
+from kb_service.services.indexing import IndexService
+
+DESCRIPTION = """One shared, versioned, multilingual knowledge base and one answer API behind
+every contact-centre channel (chat, email, phone, social).
+
+Authenticate with `Authorization: Bearer KEY` (create keys with `kb keys create`).
+Errors are `application/problem+json` (RFC 9457)."""
+
+
+def _operation_id(route: APIRoute) -> str:
+    return f"{route.tags[0]}-{route.name}" if route.tags else route.name
+
+
+def create_app(settings: Settings | None = None, *, embedder: Embedder | None = None) -> FastAPI:
+    """``embedder`` lets tests share one loaded model between apps."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        logging.basicConfig(level=settings.log_level)
+        engine = make_engine(settings)
+        model = embedder or load_embedder(settings.embedding_model,
+                                          model_cache=settings.model_cache)
+        index = IndexService(settings, engine, model)
+        index.start()
+        app.state.settings, app.state.engine, app.state.index = settings, engine, index
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="kb-service", version=__version__, description=DESCRIPTION, lifespan=lifespan,
+        generate_unique_id_function=_operation_id,
+    )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    install_problem_handlers(app)
+    for module in (health, articles, search, answers, customers, keys):
+        app.include_router(module.router)
+    return app

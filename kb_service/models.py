@@ -1,0 +1,152 @@
+"""Database tables. API shapes live in ``schemas.py``; never inherit API models from these."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Status(StrEnum):
+    """Workflow of one translation. ``published`` means no pending draft."""
+
+    draft = "draft"
+    in_review = "in_review"
+    approved = "approved"
+    published = "published"
+    archived = "archived"
+
+
+class Role(StrEnum):
+    editor = "editor"
+    reviewer = "reviewer"
+    agent = "agent"
+    bot = "bot"
+    admin = "admin"
+
+
+class Visibility(StrEnum):
+    public = "public"
+    internal = "internal"
+
+
+class KbState(SQLModel, table=True):
+    """A single row: the KB revision rises by one on every publish or archive."""
+
+    id: int = Field(default=1, primary_key=True)
+    revision: int = 0
+
+
+class Article(SQLModel, table=True):
+    id: str = Field(primary_key=True, max_length=120)
+    key: str = Field(unique=True, index=True, max_length=20)
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    visibility: Visibility = Visibility.public
+    # Front matter fields we do not interpret (source, ...), kept so export round-trips.
+    meta: dict[str, object] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Translation(SQLModel, table=True):
+    """One locale of an article: its workflow state, its pending draft and its live version."""
+
+    __table_args__ = (UniqueConstraint("article_id", "locale"),)
+    id: int | None = Field(default=None, primary_key=True)
+    article_id: str = Field(foreign_key="article.id", index=True)
+    locale: str = Field(max_length=35)
+    translation_of_locale: str | None = None
+    status: Status = Status.draft
+    draft_title: str = ""
+    draft_markdown: str = Field(default="", sa_column=Column(Text, nullable=False))
+    draft_author: str = ""
+    review_comment: str | None = None
+    live_version: int | None = None
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ArticleVersion(SQLModel, table=True):
+    """An immutable published version: rows are inserted, never updated."""
+
+    __table_args__ = (UniqueConstraint("article_id", "locale", "version"),)
+    id: int | None = Field(default=None, primary_key=True)
+    article_id: str = Field(foreign_key="article.id", index=True)
+    locale: str
+    version: int
+    title: str
+    markdown: str = Field(sa_column=Column(Text, nullable=False))
+    content_hash: str
+    author: str
+    kb_revision: int
+    note: str = ""
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class WorkflowEvent(SQLModel, table=True):
+    """Audit trail: who moved which translation from where to where, and why."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    article_id: str = Field(index=True)
+    locale: str
+    from_status: str
+    to_status: str
+    actor: str
+    comment: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ApiKey(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    role: Role
+    key_hash: str = Field(unique=True, index=True)
+    prefix: str
+    created_at: datetime = Field(default_factory=utcnow)
+    revoked_at: datetime | None = None
+
+
+class AnswerRecord(SQLModel, table=True):
+    """The answer ledger: one row per answer, written before the response leaves."""
+
+    id: str = Field(primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    channel: str
+    customer_id: str | None = Field(default=None, index=True)
+    conversation_id: str | None = None
+    question: str = Field(sa_column=Column(Text, nullable=False))
+    locale: str | None = None
+    status: str
+    confidence: float
+    article_id: str | None = Field(default=None, index=True)
+    version: int | None = None
+    section_id: str | None = None
+    content_hash: str | None = None
+    kb_revision: int
+    response_json: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class Feedback(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    answer_id: str = Field(foreign_key="answerrecord.id", index=True)
+    article_id: str | None = Field(default=None, index=True)
+    channel: str
+    helpful: bool
+    reason: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class AnonymousAnswerCount(SQLModel, table=True):
+    """What is left of erased customers' answers: counts only, no person, no question."""
+
+    __table_args__ = (UniqueConstraint("day", "channel", "status", "article_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    day: str
+    channel: str
+    status: str
+    article_id: str | None = None
+    count: int = 0

@@ -1,0 +1,106 @@
+"""One answer for every channel: search → choose a section → confidence or abstain →
+canonical answer → this channel's rendering → ledger.
+
+The canonical block depends only on the question, the locale and the index generation (KB
+revision); the channel changes only the rendering, the abstention threshold, and whether
+internal articles may be used (never on public channels).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlmodel import Session
+
+from indexer.hybrid import Hit
+from kb_service.answer_schemas import (
+    Alternative,
+    AnswerRequest,
+    AnswerResponse,
+    CanonicalAnswer,
+    Handoff,
+)
+from kb_service.config import Settings
+from kb_service.models import Role, utcnow
+from kb_service.services import ledger
+from kb_service.services.indexing import IndexService
+from kb_service.services.rendering import RenderInput, render, render_no_answer
+from kb_service.services.searching import article_url, check_locale
+
+MAX_ALTERNATIVES = 3
+PUBLIC_CHANNELS = {"social"}
+# Keys of these roles face customers directly (bots, the public chat widget): no internal content.
+PUBLIC_ROLES = {Role.bot}
+_LOCALE_OF_LANGUAGE = {"en": "en-GB", "pl": "pl-PL", "sl": "sl-SI", "uk": "uk-UA"}
+
+
+def answer(
+    session: Session, index: IndexService, settings: Settings, request: AnswerRequest, role: Role
+) -> tuple[AnswerResponse, str]:
+    """Returns the response and the exact JSON stored in the ledger (and sent)."""
+    check_locale(request.locale)
+    include_internal = request.channel not in PUBLIC_CHANNELS and role not in PUBLIC_ROLES
+    result = index.search(request.question, locale=request.locale,
+                          limit=MAX_ALTERNATIVES + 1, include_internal=include_internal)
+    status = index.status()
+    revision = status.kb_revision if status else 0
+    top = result.hits[0] if result.hits else None
+    confidence = round(top.confidence, 4) if top else 0.0
+    answered = top is not None and confidence >= settings.min_confidence(request.channel)
+    reply_locale = request.locale or _LOCALE_OF_LANGUAGE.get(result.language or "",
+                                                             settings.default_locale)
+    if answered and top is not None:
+        canonical = _canonical(settings, top, revision)
+        rendering = render(request.channel, RenderInput(
+            locale=canonical.locale, article_key=canonical.key, article_title=canonical.title,
+            heading_path=canonical.heading_path, markdown=canonical.markdown,
+            article_url=canonical.url))
+        handoff = None
+    else:
+        canonical, rendering = None, render_no_answer(request.channel, reply_locale)
+        handoff = Handoff(reason="low_confidence" if top else "no_match",
+                          suggestion=_handoff_suggestion(request.channel))
+    response = AnswerResponse(
+        answer_id=str(uuid.uuid4()), created_at=utcnow(),
+        status="answered" if canonical else "no_answer", confidence=confidence,
+        channel=request.channel, question=request.question, language=result.language,
+        kb_revision=revision, answer=canonical,
+        alternatives=[_alternative(settings, h) for h in result.hits[1 if canonical else 0:]]
+        [:MAX_ALTERNATIVES],
+        rendering=rendering, handoff=handoff,
+        previously_told=ledger.timeline(session, request.customer_id)
+        if request.customer_id else [],
+    )
+    body = ledger.record(session, response, customer_id=request.customer_id,
+                         conversation_id=request.conversation_id)
+    return response, body
+
+
+def _canonical(settings: Settings, hit: Hit, revision: int) -> CanonicalAnswer:
+    s = hit.section
+    return CanonicalAnswer(
+        article_id=s.article_id, key=s.key, version=s.version, locale=s.locale,
+        fallback_locale=hit.fallback_locale, section_id=s.section_id,
+        heading_path=list(s.heading_path), title=s.title, markdown=s.text,
+        content_hash=s.content_hash, kb_revision=revision,
+        url=article_url(settings, s.article_id, s.locale),
+    )
+
+
+def _alternative(settings: Settings, hit: Hit) -> Alternative:
+    s = hit.section
+    return Alternative(
+        article_id=s.article_id, key=s.key, version=s.version, locale=s.locale,
+        section_id=s.section_id, heading_path=list(s.heading_path), title=s.title,
+        confidence=round(hit.confidence, 4), url=article_url(settings, s.article_id, s.locale),
+    )
+
+
+def _handoff_suggestion(channel: str) -> str:
+    return {
+        "chat": "Offer a transfer to a human agent.",
+        "email": "Answer this email by hand; the question is kept for the gap report.",
+        "phone": "Transfer the call to a specialist.",
+        "social": "Invite the customer to a private message.",
+    }.get(channel, "Hand over to a human agent.")
+

@@ -1,0 +1,58 @@
+"""API keys: only a hash is stored; the key itself is shown once, at creation."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from sqlmodel import Session, select
+
+from kb_service.errors import NotFoundError, Unauthenticated, ValidationFailed
+from kb_service.models import ApiKey, Role, utcnow
+
+KEY_PREFIX = "kb_"
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def create_key(session: Session, *, role: Role | str, name: str) -> tuple[ApiKey, str]:
+    """Returns the stored row and the plain key (which is never stored)."""
+    if not name.strip():
+        raise ValidationFailed("A key needs a name, e.g. the team or bot that uses it.")
+    try:
+        role = Role(role)
+    except ValueError as exc:
+        roles = ", ".join(r.value for r in Role)
+        raise ValidationFailed(f"Unknown role {role!r}; use one of {roles}.") from exc
+    plain = KEY_PREFIX + secrets.token_urlsafe(32)
+    row = ApiKey(name=name.strip(), role=role, key_hash=hash_key(plain), prefix=plain[:10])
+    session.add(row)
+    session.commit()
+    return row, plain
+
+
+def authenticate(session: Session, key: str) -> ApiKey:
+    """The active key matching ``key``, compared in constant time."""
+    wanted = hash_key(key)
+    row = session.exec(select(ApiKey).where(ApiKey.key_hash == wanted)).first()
+    # The lookup narrows by hash; the constant-time compare guards the final decision.
+    if row is None or row.revoked_at is not None or not hmac.compare_digest(row.key_hash, wanted):
+        raise Unauthenticated("The API key is missing, unknown or revoked.")
+    return row
+
+
+def list_keys(session: Session) -> list[ApiKey]:
+    return list(session.exec(select(ApiKey).order_by(ApiKey.id)))  # type: ignore[arg-type]
+
+
+def revoke_key(session: Session, key_id: int) -> ApiKey:
+    row = session.get(ApiKey, key_id)
+    if row is None:
+        raise NotFoundError(f"No API key with id {key_id}.")
+    row.revoked_at = row.revoked_at or utcnow()
+    session.add(row)
+    session.commit()
+    return row

@@ -1,0 +1,115 @@
+"""The answer ledger: every answer is stored, durably, before its response leaves.
+
+It is what lets an agent on any channel see what the customer was already told, and what the
+gap report reads. Erasure removes a customer's records and keeps only anonymous counts.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, select
+
+from kb_service.answer_schemas import AnswerResponse, PreviouslyTold
+from kb_service.errors import NotFoundError
+from kb_service.models import (
+    AnonymousAnswerCount,
+    AnswerRecord,
+    Article,
+    Feedback,
+    Status,
+    Translation,
+)
+
+
+def record(session: Session, response: AnswerResponse, *, customer_id: str | None,
+           conversation_id: str | None) -> str:
+    """Store the answer and the exact JSON sent; returns that JSON."""
+    body = response.model_dump_json()
+    answer = response.answer
+    session.add(AnswerRecord(
+        id=response.answer_id, created_at=response.created_at, channel=response.channel,
+        customer_id=customer_id, conversation_id=conversation_id, question=response.question,
+        locale=answer.locale if answer else response.language, status=response.status,
+        confidence=response.confidence, article_id=answer.article_id if answer else None,
+        version=answer.version if answer else None,
+        section_id=answer.section_id if answer else None,
+        content_hash=answer.content_hash if answer else None,
+        kb_revision=response.kb_revision, response_json=body,
+    ))
+    session.commit()
+    return body
+
+
+def get_record(session: Session, answer_id: str) -> AnswerRecord:
+    row = session.get(AnswerRecord, answer_id)
+    if row is None:
+        raise NotFoundError(f"No answer with id {answer_id!r} (or it was erased).")
+    return row
+
+
+def timeline(session: Session, customer_id: str, *, limit: int = 50) -> list[PreviouslyTold]:
+    """What this customer was told, newest first, marking articles changed since."""
+    rows = session.exec(
+        select(AnswerRecord)
+        .where(AnswerRecord.customer_id == customer_id, AnswerRecord.status == "answered")
+        .order_by(col(AnswerRecord.created_at).desc())
+        .limit(limit)
+    ).all()
+    return [_told(session, row) for row in rows]
+
+
+def _told(session: Session, row: AnswerRecord) -> PreviouslyTold:
+    assert row.article_id is not None and row.version is not None
+    translation = session.exec(select(Translation).where(
+        Translation.article_id == row.article_id, Translation.locale == row.locale)).first()
+    current = None
+    if translation and translation.status != Status.archived:
+        current = translation.live_version
+    article = session.get(Article, row.article_id)
+    return PreviouslyTold(
+        answer_id=row.id, channel=row.channel, created_at=row.created_at, question=row.question,
+        article_id=row.article_id, key=article.key if article else None, version=row.version,
+        locale=row.locale, content_hash=row.content_hash, current_version=current,
+        changed_since=current != row.version,
+    )
+
+
+def add_feedback(session: Session, *, answer_id: str, helpful: bool, reason: str | None,
+                 channel: str | None) -> Feedback:
+    row = get_record(session, answer_id)
+    feedback = Feedback(answer_id=answer_id, article_id=row.article_id,
+                        channel=channel or row.channel, helpful=helpful, reason=reason)
+    session.add(feedback)
+    session.commit()
+    return feedback
+
+
+def erase_customer(session: Session, customer_id: str) -> tuple[int, int]:
+    """Right to erasure: delete the records, keep anonymous per-day counts."""
+    rows = session.exec(select(AnswerRecord).where(AnswerRecord.customer_id == customer_id)).all()
+    if not rows:
+        raise NotFoundError(f"No records for customer {customer_id!r}.")
+    feedback_count = 0
+    for row in rows:
+        _count_anonymously(session, row)
+        for feedback in session.exec(select(Feedback).where(Feedback.answer_id == row.id)):
+            session.delete(feedback)
+            feedback_count += 1
+    session.flush()
+    for row in rows:
+        session.delete(row)
+    session.commit()
+    return len(rows), feedback_count
+
+
+def _count_anonymously(session: Session, row: AnswerRecord) -> None:
+    day = row.created_at.date().isoformat()
+    counter = session.exec(select(AnonymousAnswerCount).where(
+        AnonymousAnswerCount.day == day, AnonymousAnswerCount.channel == row.channel,
+        AnonymousAnswerCount.status == row.status,
+        AnonymousAnswerCount.article_id == row.article_id)).first()
+    if counter is None:
+        counter = AnonymousAnswerCount(day=day, channel=row.channel, status=row.status,
+                                       article_id=row.article_id)
+    counter.count += 1
+    session.add(counter)
+    session.flush()

@@ -1,0 +1,379 @@
+"""The editorial workflow: drafts, review, immutable published versions, archive, rollback.
+
+    edit ──► draft ──submit──► in_review ──approve──► approved ──publish──► published
+               ▲                  │                      │                   │
+               └──────reject──────┴──────────────────────┘        edit ◄─────┤
+                                                                  archive ──► archived
+
+Every publish inserts a new ``ArticleVersion`` and raises the KB revision by one, in one
+transaction; a publish that fails validation changes nothing, so the live version keeps serving.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+from sqlmodel import Session, col, select
+
+from kb_service.errors import ConflictError, NotFoundError, ValidationFailed, WorkflowError
+from kb_service.models import (
+    Article,
+    ArticleVersion,
+    KbState,
+    Status,
+    Translation,
+    Visibility,
+    WorkflowEvent,
+    utcnow,
+)
+
+ARTICLE_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,119}$")
+LOCALE_PATTERN = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+MAX_TITLE_CHARS = 200
+
+_TRANSITIONS: dict[str, tuple[set[Status], Status]] = {
+    "submit": ({Status.draft}, Status.in_review),
+    "approve": ({Status.in_review}, Status.approved),
+    "reject": ({Status.in_review, Status.approved}, Status.draft),
+    "publish": ({Status.approved}, Status.published),
+    "archive": ({Status.draft, Status.in_review, Status.approved, Status.published}, Status.archived),
+}
+
+
+def content_hash(markdown: str) -> str:
+    return hashlib.sha256(markdown.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who does something: the API key's name, or the operator for CLI commands."""
+
+    name: str
+
+
+# ---------------------------------------------------------------- reads
+
+
+def kb_revision(session: Session) -> int:
+    state = session.get(KbState, 1)
+    return state.revision if state else 0
+
+
+def get_article(session: Session, article_id: str) -> Article:
+    article = session.get(Article, article_id)
+    if article is None:
+        raise NotFoundError(f"No article with id {article_id!r}.")
+    return article
+
+
+def find_article(session: Session, id_or_key: str) -> Article:
+    """An article by its id or by its spoken key (``KB-0042``)."""
+    article = session.get(Article, id_or_key)
+    if article is None:
+        article = session.exec(select(Article).where(Article.key == id_or_key.upper())).first()
+    if article is None:
+        raise NotFoundError(f"No article with id or key {id_or_key!r}.")
+    return article
+
+
+def translations_of(session: Session, article_id: str) -> list[Translation]:
+    query = select(Translation).where(Translation.article_id == article_id)
+    return list(session.exec(query.order_by(col(Translation.locale))))
+
+
+def get_translation(session: Session, article_id: str, locale: str) -> Translation:
+    get_article(session, article_id)
+    translation = session.exec(
+        select(Translation).where(Translation.article_id == article_id, Translation.locale == locale)
+    ).first()
+    if translation is None:
+        raise NotFoundError(f"Article {article_id!r} has no {locale} translation.")
+    return translation
+
+
+def get_version(session: Session, article_id: str, locale: str, version: int) -> ArticleVersion:
+    row = session.exec(
+        select(ArticleVersion).where(
+            ArticleVersion.article_id == article_id,
+            ArticleVersion.locale == locale,
+            ArticleVersion.version == version,
+        )
+    ).first()
+    if row is None:
+        raise NotFoundError(f"Article {article_id!r} ({locale}) has no version {version}.")
+    return row
+
+
+def list_versions(session: Session, article_id: str, locale: str) -> list[ArticleVersion]:
+    get_translation(session, article_id, locale)
+    query = select(ArticleVersion).where(
+        ArticleVersion.article_id == article_id, ArticleVersion.locale == locale
+    )
+    return list(session.exec(query.order_by(col(ArticleVersion.version))))
+
+
+def live_version(session: Session, translation: Translation) -> ArticleVersion | None:
+    """The version that serves answers, or None when archived or never published."""
+    if translation.status == Status.archived or translation.live_version is None:
+        return None
+    return get_version(session, translation.article_id, translation.locale, translation.live_version)
+
+
+def latest_version_number(session: Session, article_id: str, locale: str) -> int:
+    versions = session.exec(
+        select(ArticleVersion.version).where(
+            ArticleVersion.article_id == article_id, ArticleVersion.locale == locale
+        )
+    ).all()
+    return max(versions, default=0)
+
+
+# ---------------------------------------------------------------- writes
+
+
+def create_article(
+    session: Session,
+    *,
+    actor: Actor,
+    locale: str,
+    title: str,
+    markdown: str,
+    article_id: str | None = None,
+    tags: list[str] | None = None,
+    visibility: Visibility = Visibility.public,
+    key: str | None = None,
+) -> Article:
+    """A new article with its first translation as a draft."""
+    article_id = article_id or _slug_id(title)
+    _check_article_id(article_id)
+    _check_locale(locale)
+    if session.get(Article, article_id) is not None:
+        raise ConflictError(f"An article with id {article_id!r} already exists.")
+    if key is not None and session.exec(select(Article).where(Article.key == key)).first():
+        raise ConflictError(f"The key {key!r} is already taken.")
+    article = Article(
+        id=article_id, key=key or _next_key(session), tags=tags or [], visibility=visibility
+    )
+    session.add(article)
+    session.add(_new_draft(article_id, locale, title, markdown, actor))
+    session.commit()
+    return article
+
+
+def save_draft(
+    session: Session, *, actor: Actor, article_id: str, locale: str, title: str, markdown: str
+) -> Translation:
+    """Edit (or start) a translation's draft; a published version keeps serving meanwhile."""
+    get_article(session, article_id)
+    _check_locale(locale)
+    translation = session.exec(
+        select(Translation).where(Translation.article_id == article_id, Translation.locale == locale)
+    ).first()
+    if translation is None:
+        translation = _new_draft(article_id, locale, title, markdown, actor)
+    elif translation.status in (Status.in_review, Status.approved):
+        raise WorkflowError(
+            f"The {locale} draft is {translation.status.value}; reject it before editing."
+        )
+    else:
+        _record(session, translation, Status.draft, actor, None)
+        translation.status = Status.draft
+        translation.draft_title, translation.draft_markdown = title, markdown
+        translation.draft_author, translation.updated_at = actor.name, utcnow()
+    session.add(translation)
+    session.commit()
+    return translation
+
+
+def update_article_meta(
+    session: Session, *, article_id: str, tags: list[str] | None, visibility: Visibility | None
+) -> Article:
+    article = get_article(session, article_id)
+    if tags is not None:
+        article.tags = tags
+    if visibility is not None:
+        article.visibility = visibility
+    session.add(article)
+    session.commit()
+    return article
+
+
+def transition(
+    session: Session,
+    *,
+    actor: Actor,
+    article_id: str,
+    locale: str,
+    step: str,
+    comment: str | None = None,
+    max_chars: int = 200_000,
+) -> Translation:
+    """Apply one workflow step (submit, approve, reject, publish, archive)."""
+    translation = get_translation(session, article_id, locale)
+    allowed, target = _TRANSITIONS[step]
+    if translation.status not in allowed:
+        raise WorkflowError(
+            f"Cannot {step} the {locale} translation of {article_id!r}: "
+            f"it is {translation.status.value}.",
+            status=translation.status.value,
+        )
+    if step == "reject" and not (comment and comment.strip()):
+        raise ValidationFailed("A rejection needs a comment for the editor.")
+    if step == "publish":
+        _validate_for_publish(translation.draft_title, translation.draft_markdown, max_chars)
+        _insert_version(session, translation, translation.draft_title,
+                        translation.draft_markdown, translation.draft_author or actor.name, "")
+    if step == "archive":
+        _bump_revision(session)
+    _record(session, translation, target, actor, comment)
+    translation.status = target
+    translation.review_comment = comment if step == "reject" else None
+    translation.updated_at = utcnow()
+    session.add(translation)
+    session.commit()
+    return translation
+
+
+def rollback(
+    session: Session, *, actor: Actor, article_id: str, locale: str, to_version: int
+) -> ArticleVersion:
+    """Publish an old version's content as a new version (history is never rewritten)."""
+    translation = get_translation(session, article_id, locale)
+    old = get_version(session, article_id, locale, to_version)
+    new = _insert_version(session, translation, old.title, old.markdown, actor.name,
+                          f"rollback to version {to_version}")
+    if translation.status == Status.archived:
+        translation.status = Status.published
+    _record(session, translation, translation.status, actor, f"rollback to v{to_version}")
+    session.add(translation)
+    session.commit()
+    return new
+
+
+def publish_direct(
+    session: Session,
+    *,
+    actor: Actor,
+    article_id: str,
+    locale: str,
+    title: str,
+    markdown: str,
+    max_chars: int = 200_000,
+) -> ArticleVersion | None:
+    """Operator publish (import): skips review; no new version when nothing changed."""
+    _validate_for_publish(title, markdown, max_chars)
+    translation = session.exec(
+        select(Translation).where(Translation.article_id == article_id, Translation.locale == locale)
+    ).first()
+    if translation is None:
+        translation = _new_draft(article_id, locale, title, markdown, actor)
+        session.add(translation)
+    current = live_version(session, translation) if translation.id else None
+    if current and current.content_hash == content_hash(markdown) and current.title == title:
+        return None
+    translation.draft_title, translation.draft_markdown = title, markdown
+    version = _insert_version(session, translation, title, markdown, actor.name, "import")
+    _record(session, translation, Status.published, actor, "import")
+    translation.status = Status.published
+    session.add(translation)
+    session.commit()
+    return version
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _insert_version(
+    session: Session, translation: Translation, title: str, markdown: str, author: str, note: str
+) -> ArticleVersion:
+    number = latest_version_number(session, translation.article_id, translation.locale) + 1
+    version = ArticleVersion(
+        article_id=translation.article_id,
+        locale=translation.locale,
+        version=number,
+        title=title,
+        markdown=markdown,
+        content_hash=content_hash(markdown),
+        author=author,
+        kb_revision=_bump_revision(session),
+        note=note,
+    )
+    session.add(version)
+    translation.live_version = number
+    return version
+
+
+def _bump_revision(session: Session) -> int:
+    state = session.exec(select(KbState).where(KbState.id == 1).with_for_update()).first()
+    if state is None:
+        state = KbState(id=1, revision=0)
+    state.revision += 1
+    session.add(state)
+    return state.revision
+
+
+def _record(
+    session: Session, translation: Translation, to: Status, actor: Actor, comment: str | None
+) -> None:
+    session.add(
+        WorkflowEvent(
+            article_id=translation.article_id,
+            locale=translation.locale,
+            from_status=translation.status.value,
+            to_status=to.value,
+            actor=actor.name,
+            comment=comment,
+        )
+    )
+
+
+def _new_draft(article_id: str, locale: str, title: str, markdown: str, actor: Actor) -> Translation:
+    return Translation(
+        article_id=article_id,
+        locale=locale,
+        status=Status.draft,
+        draft_title=title,
+        draft_markdown=markdown,
+        draft_author=actor.name,
+    )
+
+
+def _validate_for_publish(title: str, markdown: str, max_chars: int) -> None:
+    problems = []
+    if not title.strip():
+        problems.append("the title is empty")
+    if len(title) > MAX_TITLE_CHARS:
+        problems.append(f"the title is longer than {MAX_TITLE_CHARS} characters")
+    if not markdown.strip():
+        problems.append("the body is empty")
+    if len(markdown) > max_chars:
+        problems.append(f"the body is longer than {max_chars} characters")
+    if markdown.count("```") % 2:
+        problems.append("the body has an unclosed ``` code fence")
+    if problems:
+        raise ValidationFailed("Cannot publish: " + "; ".join(problems) + ".", problems=problems)
+
+
+def _check_article_id(article_id: str) -> None:
+    if not ARTICLE_ID_PATTERN.match(article_id):
+        raise ValidationFailed(
+            f"Invalid article id {article_id!r}: use letters, digits, '.', '_' or '-' (max 120)."
+        )
+
+
+def _check_locale(locale: str) -> None:
+    if not LOCALE_PATTERN.match(locale):
+        raise ValidationFailed(f"Invalid locale {locale!r}: use a BCP 47 tag such as 'pl-PL'.")
+
+
+def _next_key(session: Session) -> str:
+    keys = session.exec(select(Article.key)).all()
+    numbers = [int(k[3:]) for k in keys if k.startswith("KB-") and k[3:].isdigit()]
+    return f"KB-{max(numbers, default=0) + 1:04d}"
+
+
+def _slug_id(title: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:80]
+    return slug or "article"

@@ -1,0 +1,62 @@
+"""Search as the API and the benchmark see it: one home for turning hits into results."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from indexer.hybrid import Hit
+from kb_service.config import Settings
+from kb_service.errors import ValidationFailed
+from kb_service.schemas import SearchHitPublic, SearchResponse
+from kb_service.services.indexing import IndexService
+from kb_service.services.publishing import LOCALE_PATTERN, kb_revision
+
+SNIPPET_CHARS = 240
+
+
+def check_locale(locale: str | None) -> None:
+    if locale is not None and not LOCALE_PATTERN.match(locale):
+        raise ValidationFailed(f"Invalid locale {locale!r}: use a BCP 47 tag such as 'pl-PL'.")
+
+
+def article_url(settings: Settings, article_id: str, locale: str) -> str:
+    base = settings.public_base_url.rstrip("/")
+    return f"{base}/v1/articles/{article_id}/translations/{locale}"
+
+
+def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    return flat[:limit].rsplit(" ", 1)[0] + "…"
+
+
+def hit_public(settings: Settings, hit: Hit) -> SearchHitPublic:
+    s = hit.section
+    return SearchHitPublic(
+        article_id=s.article_id, key=s.key, version=s.version, locale=s.locale,
+        fallback_locale=hit.fallback_locale, section_id=s.section_id,
+        heading_path=list(s.heading_path), title=s.title, snippet=snippet(s.text),
+        score=round(hit.score, 4), confidence=round(hit.confidence, 4),
+        url=article_url(settings, s.article_id, s.locale),
+    )
+
+
+def search_sections(
+    session: Session,
+    index: IndexService,
+    settings: Settings,
+    query: str,
+    *,
+    locale: str | None,
+    limit: int,
+    include_internal: bool,
+) -> SearchResponse:
+    check_locale(locale)
+    result = index.search(query, locale=locale, limit=limit, include_internal=include_internal)
+    return SearchResponse(
+        query=query,
+        language=result.language,
+        kb_revision=kb_revision(session),
+        hits=[hit_public(settings, h) for h in result.hits],
+    )

@@ -1,0 +1,105 @@
+"""Every documented error is problem+json with the right status, never a 500."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from kb_service.config import Settings
+from kb_service.models import Role
+from tests.conftest import Api
+
+ARTICLE = {"id": "a1", "locale": "en-GB", "title": "T", "markdown": "Body text."}
+
+
+def _problem(response: Any, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status and body["title"] and body["detail"]
+    assert "Traceback" not in response.text
+    return body
+
+
+def test_missing_key_is_401(api: Api) -> None:
+    _problem(api.client.get("/v1/articles"), 401)
+
+
+def test_wrong_key_is_401(api: Api) -> None:
+    response = api.client.get("/v1/articles", headers={"Authorization": "Bearer kb_wrong"})
+    _problem(response, 401)
+
+
+def test_revoked_key_is_401(api: Api) -> None:
+    created = api.post("/v1/keys", Role.admin, json={"role": "agent", "name": "tmp"})
+    key = created.json()  # type: ignore[attr-defined]
+    api.delete(f"/v1/keys/{key['id']}")
+    _problem(api.client.get("/v1/articles", headers={"Authorization": f"Bearer {key['key']}"}), 401)
+
+
+@pytest.mark.parametrize(("role", "method", "url"), [
+    (Role.agent, "post", "/v1/articles"),
+    (Role.bot, "post", "/v1/articles"),
+    (Role.editor, "post", "/v1/articles/a1/translations/en-GB/approve"),
+    (Role.editor, "post", "/v1/keys"),
+])
+def test_role_not_allowed_is_403(api: Api, role: Role, method: str, url: str) -> None:
+    response = getattr(api.client, method)(url, headers=api.headers(role), json=ARTICLE)
+    _problem(response, 403)
+
+
+def test_unknown_article_is_404(api: Api) -> None:
+    _problem(api.get("/v1/articles/nope"), 404)
+    _problem(api.get("/v1/articles/nope/translations/en-GB/versions/1"), 404)
+
+
+def test_unknown_route_is_problem_404(api: Api) -> None:
+    _problem(api.client.get("/v1/nothing-here"), 404)
+
+
+def test_illegal_workflow_step_is_409(api: Api) -> None:
+    api.post("/v1/articles", Role.editor, json=ARTICLE)
+    body = _problem(api.post("/v1/articles/a1/translations/en-GB/publish"), 409)
+    assert "draft" in body["detail"]
+
+
+def test_duplicate_article_id_is_409(api: Api) -> None:
+    api.post("/v1/articles", Role.editor, json=ARTICLE)
+    _problem(api.post("/v1/articles", Role.editor, json=ARTICLE), 409)
+
+
+@pytest.mark.parametrize("body", [
+    {"locale": "en-GB", "title": "T"},                                   # no markdown
+    {**ARTICLE, "locale": "not a locale"},
+    {**ARTICLE, "id": "bad id with spaces"},
+    {**ARTICLE, "unexpected": 1},
+])
+def test_invalid_body_is_422(api: Api, body: dict[str, Any]) -> None:
+    _problem(api.post("/v1/articles", Role.editor, json=body), 422)
+
+
+def test_malformed_json_is_422(api: Api) -> None:
+    response = api.client.post("/v1/articles", content=b"{not json",
+                               headers={**api.headers(Role.editor),
+                                        "Content-Type": "application/json"})
+    _problem(response, 422)
+
+
+def test_reject_without_comment_is_422(api: Api) -> None:
+    api.post("/v1/articles", Role.editor, json=ARTICLE)
+    api.post("/v1/articles/a1/translations/en-GB/submit", Role.editor)
+    _problem(api.post("/v1/articles/a1/translations/en-GB/reject", json={}), 422)
+
+
+def test_body_over_limit_is_413(make_api: Callable[..., Api], settings: Settings) -> None:
+    small = make_api(settings.model_copy(update={"max_body_bytes": 2000}))
+    big = {**ARTICLE, "markdown": "x" * 5000}
+    _problem(small.post("/v1/articles", Role.editor, json=big), 413)
+
+
+def test_invalid_search_parameters_are_422(api: Api) -> None:
+    _problem(api.get("/v1/search", params={"q": ""}), 422)
+    _problem(api.get("/v1/search", params={"q": "x", "limit": 0}), 422)
+    _problem(api.get("/v1/search", params={"q": "x", "locale": "??"}), 422)

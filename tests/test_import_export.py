@@ -1,0 +1,112 @@
+"""``kb import`` / ``kb export``: round trips, idempotence, bad files reported by line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import frontmatter
+import pytest
+from sqlmodel import Session, func, select
+
+from kb_service.config import Settings
+from kb_service.db import make_engine
+from kb_service.models import Article, ArticleVersion, Translation, Visibility
+from kb_service.services.content_io import export_folder, import_folder
+from kb_service.services.publishing import Actor, kb_revision
+from tests.conftest import ALLEGRO, CONTENT
+
+OPERATOR = Actor("test")
+
+
+def _bodies(folder: Path) -> dict[tuple[str, str], str]:
+    out = {}
+    for path in folder.glob("*.md"):
+        if path.name.lower() == "readme.md":
+            continue
+        post = frontmatter.load(path)
+        article = str(post.get("translation_of") or post["id"])
+        out[(article, str(post["locale"]))] = post.content.strip()
+    return out
+
+
+def _versions(session: Session) -> int:
+    return int(session.exec(select(func.count()).select_from(ArticleVersion)).one())
+
+
+def test_demo_content_imports_and_round_trips(settings: Settings, tmp_path: Path) -> None:
+    engine = make_engine(settings)
+    with Session(engine) as session:
+        report = import_folder(session, CONTENT, actor=OPERATOR)
+        assert not report.problems, report.problems
+        assert report.articles_created >= 24
+        revision = kb_revision(session)
+        again = import_folder(session, CONTENT, actor=OPERATOR)
+        assert again.versions_created == 0 and again.unchanged == report.versions_created
+        assert kb_revision(session) == revision
+        internal = session.get(Article, "internal-complaint-escalation")
+        assert internal is not None and internal.visibility == Visibility.internal
+        pl = session.exec(select(Translation).where(
+            Translation.article_id == "mobile-roaming", Translation.locale == "pl-PL")).one()
+        assert pl.translation_of_locale == "en-GB"
+        roaming_key = session.get(Article, "mobile-roaming").key  # type: ignore[union-attr]
+        export_folder(session, tmp_path / "out")
+    assert _bodies(tmp_path / "out") == _bodies(CONTENT / "articles")
+    # The exported folder imports into a fresh KB with the same spoken keys.
+    with Session(make_engine(Settings(data_dir=tmp_path / "other"))) as session:
+        assert not import_folder(session, tmp_path / "out", actor=OPERATOR).problems
+        assert session.get(Article, "mobile-roaming").key == roaming_key  # type: ignore[union-attr]
+
+
+def test_bad_files_are_reported_by_line_and_good_ones_load(
+    settings: Settings, tmp_path: Path
+) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "good.md").write_text("---\nid: good\ntitle: Good\nlocale: en-GB\n---\nFine.\n")
+    (folder / "no-title.md").write_text("---\nid: nt\nlocale: en-GB\n---\nBody.\n")
+    (folder / "bad-yaml.md").write_text("---\nid: by\ntitle: [oops\nlocale: en-GB\n---\nBody\n")
+    (folder / "no-front.md").write_text("Just text.\n")
+    (folder / "bad-locale.md").write_text("---\nid: bl\ntitle: X\nlocale: english\n---\nBody\n")
+    (folder / "orphan.md").write_text(
+        "---\nid: o.pl-PL\ntitle: X\nlocale: pl-PL\ntranslation_of: missing\n---\nBody\n")
+    with Session(make_engine(settings)) as session:
+        report = import_folder(session, folder, actor=OPERATOR)
+        assert session.get(Article, "good") is not None
+    problems = {p.path.name: p for p in report.problems}
+    assert set(problems) == {"no-title.md", "bad-yaml.md", "no-front.md", "bad-locale.md",
+                             "orphan.md"}
+    assert "title" in problems["no-title.md"].reason
+    assert problems["bad-yaml.md"].line in (3, 4) and "YAML" in problems["bad-yaml.md"].reason
+    assert problems["no-front.md"].line == 1
+    assert "locale" in problems["bad-locale.md"].reason
+
+
+def test_cli_import_reports_bad_file_and_line(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "good.md").write_text("---\nid: good\ntitle: Good\nlocale: en-GB\n---\nFine.\n")
+    (folder / "broken.md").write_text("---\nid: b\nlocale: en-GB\n---\nBody\n")
+    env = {**os.environ, "KB_DATA_DIR": str(tmp_path / "data")}
+    kb = Path(sys.executable).parent / "kb"
+    result = subprocess.run([str(kb), "import", str(folder)], capture_output=True, text=True,
+                            env=env, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "broken.md:" in result.stderr and "title" in result.stderr
+    assert "1 new articles" in result.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not ALLEGRO.is_dir(), reason="shared/eval/allegro_faq is not beside the repo")
+def test_allegro_imports_921_articles_idempotently(settings: Settings, tmp_path: Path) -> None:
+    with Session(make_engine(settings)) as session:
+        report = import_folder(session, ALLEGRO / "articles", actor=OPERATOR)
+        assert not report.problems
+        assert int(session.exec(select(func.count()).select_from(Article)).one()) == 921
+        versions = _versions(session)
+        assert import_folder(session, ALLEGRO / "articles", actor=OPERATOR).versions_created == 0
+        assert _versions(session) == versions
+        export_folder(session, tmp_path / "out")
+    assert _bodies(tmp_path / "out") == _bodies(ALLEGRO / "articles")
