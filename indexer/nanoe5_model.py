@@ -295,7 +295,7 @@ def _nfkc_exceptions(norm_map: dict[int, str]) -> tuple[dict[str, list[int]], li
     characters dropped, odd spaces and U+2581 turned into a space) and the codepoints the
     table leaves alone although NFKC would change them (its Unicode data is older).
     """
-    from tokenizers.normalizers import NFKC  # type: ignore[import-untyped]
+    from tokenizers.normalizers import NFKC
 
     nfkc = NFKC()
     replaced: dict[str, list[int]] = {}
@@ -307,7 +307,8 @@ def _nfkc_exceptions(norm_map: dict[int, str]) -> tuple[dict[str, list[int]], li
     shielded = [
         cp
         for cp in candidates
-        if cp not in norm_map and not 0xD800 <= cp <= 0xDFFF
+        if cp not in norm_map
+        and not 0xD800 <= cp <= 0xDFFF
         and nfkc.normalize_str(chr(cp)) != chr(cp)
     ]
     if len(shielded) > _SENTINEL_COUNT:
@@ -353,10 +354,9 @@ def build_tokenizer(e5: E5Bin) -> Any:
         special_tokens=[(bos, voc.bos), (eos, voc.eos)],
     )
     specials = [voc.pieces[i] for i in (voc.bos, voc.pad, voc.eos, voc.unk)]
-    tokens = [AddedToken(t, special=True, normalized=False) for t in specials]
-    if "<mask>" in voc.pieces:
-        tokens.append(AddedToken("<mask>", special=True, lstrip=True, normalized=False))
-    tok.add_special_tokens(tokens)
+    specials += ["<mask>"] if "<mask>" in voc.pieces else []
+    # No lstrip on <mask> (unlike XLM-R's tokenizer): e5.c keeps the space before it.
+    tok.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in specials])
     return tok
 
 
@@ -393,15 +393,14 @@ def _write_json(path: Path, value: Any) -> None:
 
 def _write_sentence_transformers_files(folder: Path, hidden: int) -> None:
     # Legacy ``sentence_transformers.models.*`` names load in every version >= 3.0.
+    parts = [("", "Transformer"), ("1_Pooling", "Pooling"), ("2_Normalize", "Normalize")]
     modules = [
-        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
-        {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
+        {"idx": i, "name": str(i), "path": path, "type": f"sentence_transformers.models.{kind}"}
+        for i, (path, kind) in enumerate(parts)
     ]
     _write_json(folder / "modules.json", modules)
-    _write_json(
-        folder / "sentence_bert_config.json", {"max_seq_length": MAX_SEQ_LENGTH, "do_lower_case": False}
-    )
+    st_module = {"max_seq_length": MAX_SEQ_LENGTH, "do_lower_case": False}
+    _write_json(folder / "sentence_bert_config.json", st_module)
     pooling = {
         "word_embedding_dimension": hidden,
         "pooling_mode_cls_token": False,
@@ -423,7 +422,7 @@ def _write_sentence_transformers_files(folder: Path, hidden: int) -> None:
 
 
 def _write_model_files(e5: E5Bin, folder: Path) -> None:
-    from safetensors.numpy import save_file  # type: ignore[import-untyped]
+    from safetensors.numpy import save_file
 
     # transformers refuses safetensors files without the "pt" format tag.
     save_file(bert_state_dict(e5), str(folder / "model.safetensors"), metadata={"format": "pt"})
@@ -448,6 +447,12 @@ def _is_complete(folder: Path, sha: str) -> bool:
     except (OSError, ValueError):
         return False
     return bool(found == _marker(sha))
+
+
+def _make_readable(folder: Path) -> None:
+    """mkdtemp makes 0700 folders; the cache should be readable like any other."""
+    for path in [folder, *folder.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
 
 
 def _swap_into_place(tmp: Path, dest: Path, sha: str) -> None:
@@ -493,6 +498,7 @@ def build_model_folder(dest: Path, *, source: Path | None = None) -> Path:
         _write_tokenizer_files(e5, tmp)
         _write_sentence_transformers_files(tmp, e5.header.hidden)
         _write_json(tmp / MARKER, _marker(sha))  # last: its presence means "complete"
+        _make_readable(tmp)
         _swap_into_place(tmp, dest, sha)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

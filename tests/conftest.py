@@ -90,3 +90,38 @@ def real_embedder() -> Embedder:
 @pytest.fixture
 def model_settings(tmp_path: Path, real_embedder: Embedder) -> Settings:
     return Settings(data_dir=tmp_path / "data", embedding_model="default")
+
+
+@pytest.fixture(scope="module")
+def demo_api(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) -> Iterator[Api]:
+    """The demo content, imported and indexed with the real model; shared by a test module."""
+    from kb_service.db import make_engine
+    from kb_service.services.content_io import import_folder
+    from kb_service.services.publishing import Actor
+
+    settings = Settings(data_dir=tmp_path_factory.mktemp("demo") / "data",
+                        embedding_model="default")
+    with Session(make_engine(settings)) as session:
+        report = import_folder(session, CONTENT, actor=Actor("test"))
+        assert not report.problems
+    client = TestClient(create_app(settings, embedder=real_embedder))
+    client.__enter__()
+    yield Api(client)
+    client.__exit__(None, None, None)
+
+
+def publish(api: Api, article_id: str, locale: str, title: str, markdown: str) -> None:
+    """Create (or edit) and publish through the whole review workflow."""
+    base = f"/v1/articles/{article_id}/translations/{locale}"
+    existing = api.get(f"/v1/articles/{article_id}")
+    if existing.status_code == 404:  # type: ignore[attr-defined]
+        created = api.post("/v1/articles", Role.editor, json={
+            "id": article_id, "locale": locale, "title": title, "markdown": markdown})
+        assert created.status_code == 201, created.text  # type: ignore[attr-defined]
+    else:
+        saved = api.put(f"{base}/draft", json={"title": title, "markdown": markdown})
+        assert saved.status_code == 200, saved.text  # type: ignore[attr-defined]
+    for step, role in (("submit", Role.editor), ("approve", Role.reviewer),
+                       ("publish", Role.reviewer)):
+        response = api.post(f"{base}/{step}", role)
+        assert response.status_code == 200, response.text  # type: ignore[attr-defined]

@@ -19,11 +19,12 @@ PROBLEM_TYPE_BASE = "https://kb-service.example/problems/"
 MEDIA_TYPE = "application/problem+json"
 
 
-def problem_response(
+def problem_response(  # noqa: PLR0913
     status: int, title: str, detail: str, slug: str, instance: str, **extra: Any
 ) -> JSONResponse:
-    body = {"type": PROBLEM_TYPE_BASE + slug, "title": title, "status": status,
-            "detail": detail, "instance": instance, **extra}
+    # Extension members never override the standard ones (RFC 9457, section 3.2).
+    body = {**extra, "type": PROBLEM_TYPE_BASE + slug, "title": title, "status": status,
+            "detail": detail, "instance": instance}
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(jsonable_encoder(body), status_code=status, media_type=MEDIA_TYPE,
                         headers=headers)

@@ -70,8 +70,10 @@ def read_article_file(path: Path) -> ArticleFile:
     try:
         post = frontmatter.loads(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 2 if mark is not None else 1
+        # The context mark is where the broken construct starts (e.g. an unclosed "["); the YAML
+        # text frontmatter parses keeps the newline after "---", so 0-based + 1 is the file line.
+        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
         raise FileProblemError(FileProblem(path, line, f"invalid YAML: {_first_line(exc)}")) from exc
     return _to_article_file(path, text, dict(post.metadata), post.content)
 

@@ -217,7 +217,7 @@ def transition(
         raise WorkflowError(
             f"Cannot {step} the {locale} translation of {article_id!r}: "
             f"it is {translation.status.value}.",
-            status=translation.status.value,
+            current_status=translation.status.value,
         )
     if step == "reject" and not (comment and comment.strip()):
         raise ValidationFailed("A rejection needs a comment for the editor.")

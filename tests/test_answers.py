@@ -1,0 +1,133 @@
+"""The answer API through HTTP, with the real model: one canonical answer, four renderings."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from kb_service.models import Role
+from tests.conftest import Api, publish
+
+pytestmark = pytest.mark.model
+
+CANONICAL_FIELDS = ("article_id", "key", "version", "locale", "section_id", "content_hash",
+                    "kb_revision")
+
+
+def _answer(api: Api, question: str, channel: str, role: Role = Role.agent,
+            **extra: Any) -> dict[str, Any]:
+    response = api.post("/v1/answers", role, json={"question": question, "channel": channel,
+                                                   **extra})
+    assert response.status_code == 200, response.text  # type: ignore[attr-defined]
+    body: dict[str, Any] = response.json()  # type: ignore[attr-defined]
+    return body
+
+
+def _wait(api: Api) -> None:
+    import time
+
+    for _ in range(100):
+        health = api.client.get("/healthz").json()
+        if health["index_revision"] == health["kb_revision"]:
+            return
+        time.sleep(0.02)
+    raise AssertionError("index did not catch up")
+
+
+def test_same_canonical_answer_on_every_channel(demo_api: Api) -> None:
+    question = "Ile kosztuje roaming poza Unią Europejską?"
+    answers = {c: _answer(demo_api, question, c) for c in ("chat", "email", "phone", "social")}
+    blocks = {c: tuple(a["answer"][f] for f in CANONICAL_FIELDS) for c, a in answers.items()}
+    assert len(set(blocks.values())) == 1, blocks
+    assert answers["chat"]["answer"]["article_id"] == "mobile-roaming"
+    assert all(a["status"] == "answered" for a in answers.values())
+    renderings = [str(a["rendering"]) for a in answers.values()]
+    assert len(set(renderings)) == 4
+    social = answers["social"]["rendering"]["text"]
+    assert len(social) <= 280
+    phone = answers["phone"]["rendering"]["script"]
+    assert not re.search(r"https?://|www\.|\*\*|\]\(|<|#", phone)
+    assert answers["phone"]["rendering"]["estimated_seconds"] <= 60
+    email = answers["email"]["rendering"]
+    assert email["subject"] and "Dzień dobry" in email["text"]
+    assert "<ol>" in answers["chat"]["rendering"]["html"] or answers["chat"]["rendering"]["link"]
+
+
+def test_new_version_is_cited_and_old_answer_replays(demo_api: Api) -> None:
+    publish(demo_api, "pet-sim", "en-GB", "SIM cards for pet trackers",
+            "A pet tracker SIM costs 2 EUR a month and works in the whole EU.\n")
+    _wait(demo_api)
+    question = "How much is a SIM card for my dog's GPS pet tracker?"
+    old = _answer(demo_api, question, "chat")
+    assert old["answer"]["article_id"] == "pet-sim" and old["answer"]["version"] == 1
+    publish(demo_api, "pet-sim", "en-GB", "SIM cards for pet trackers",
+            "A pet tracker SIM costs 3 EUR a month and works in the whole EU.\n")
+    _wait(demo_api)
+    new = _answer(demo_api, question, "chat")
+    assert new["answer"]["version"] == 2 and "3 EUR" in new["answer"]["markdown"]
+    assert new["kb_revision"] > old["kb_revision"]
+    replay = demo_api.get(f"/v1/answers/{old['answer_id']}")
+    assert replay.json() == old  # type: ignore[attr-defined]
+    assert "2 EUR" in replay.json()["answer"]["markdown"]  # type: ignore[attr-defined]
+
+
+def test_previously_told_across_channels(demo_api: Api) -> None:
+    chat = _answer(demo_api, "Kako aktiviram eSIM?", "chat", customer_id="cust-x1")
+    phone = _answer(demo_api, "Kaj pa gostovanje v tujini?", "phone", customer_id="cust-x1")
+    told = phone["previously_told"]
+    assert [t["answer_id"] for t in told] == [chat["answer_id"]]
+    assert told[0]["channel"] == "chat" and told[0]["changed_since"] is False
+    timeline = demo_api.get("/v1/customers/cust-x1/timeline").json()  # type: ignore[attr-defined]
+    assert {e["channel"] for e in timeline["entries"]} == {"chat", "phone"}
+
+
+def test_far_question_gets_no_answer(demo_api: Api) -> None:
+    body = _answer(demo_api, "What is the boiling point of tungsten in kelvin?", "chat")
+    assert body["status"] == "no_answer" and body["answer"] is None
+    assert body["handoff"]["suggestion"]
+    assert body["rendering"]["channel"] == "chat"
+
+
+def test_internal_articles_never_on_public_channels(demo_api: Api) -> None:
+    question = "What is the goodwill credit limit an agent may give without approval?"
+    agent = _answer(demo_api, question, "chat")
+    assert agent["answer"]["article_id"] == "internal-goodwill-credit-limits"
+    for channel, role in (("social", Role.agent), ("chat", Role.bot)):
+        body = _answer(demo_api, question, channel, role)
+        if body["answer"]:
+            assert not body["answer"]["article_id"].startswith("internal-")
+        assert all(not a["article_id"].startswith("internal-") for a in body["alternatives"])
+
+
+def test_erasure_removes_customer_records(demo_api: Api) -> None:
+    first = _answer(demo_api, "How do I change my Wi-Fi password?", "email", customer_id="c-del")
+    feedback = demo_api.post(f"/v1/answers/{first['answer_id']}/feedback", Role.agent,
+                             json={"helpful": True})
+    assert feedback.status_code == 201  # type: ignore[attr-defined]
+    erased = demo_api.delete("/v1/customers/c-del")
+    assert erased.json()["erased_answers"] == 1  # type: ignore[attr-defined]
+    assert demo_api.get(f"/v1/answers/{first['answer_id']}").status_code == 404  # type: ignore[attr-defined]
+    timeline = demo_api.get("/v1/customers/c-del/timeline").json()  # type: ignore[attr-defined]
+    assert timeline["entries"] == []
+    assert demo_api.delete("/v1/customers/c-del", Role.agent).status_code == 403  # type: ignore[attr-defined]
+
+
+def test_hostile_markup_renders_inert(demo_api: Api) -> None:
+    publish(demo_api, "xss-probe", "en-GB", "Zebra-striped routers",
+            "Zebra-striped routers are a limited edition.\n\n<script>alert(1)</script>\n\n"
+            "<img src=x onerror=alert(1)> [click](javascript:alert(1))\n")
+    _wait(demo_api)
+    for channel in ("chat", "email", "phone", "social"):
+        body = _answer(demo_api, "Do you sell zebra-striped routers?", channel)
+        assert body["answer"]["article_id"] == "xss-probe"
+        rendered = str(body["rendering"]).lower()
+        assert "<script" not in rendered and "onerror" not in rendered
+        assert "javascript:" not in rendered
+
+
+def test_unknown_answer_is_404_and_bad_channel_422(demo_api: Api) -> None:
+    assert demo_api.get("/v1/answers/nope").status_code == 404  # type: ignore[attr-defined]
+    bad = demo_api.post("/v1/answers", Role.agent, json={"question": "x", "channel": "fax"})
+    assert bad.status_code == 422  # type: ignore[attr-defined]

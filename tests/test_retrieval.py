@@ -1,0 +1,150 @@
+"""Retrieval with the real multilingual model and a real FAISS index."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from indexer.embed import Embedder
+from kb_service.config import Settings
+from kb_service.errors import IndexMismatchError
+from kb_service.models import Role
+from tests.conftest import CONTENT, Api, publish
+
+pytestmark = pytest.mark.model
+
+
+def _search(api: Api, q: str, locale: str | None = None, limit: int = 5) -> dict[str, Any]:
+    params: dict[str, Any] = {"q": q, "limit": limit}
+    if locale:
+        params["locale"] = locale
+    response = api.get("/v1/search", params=params)
+    assert response.status_code == 200, response.text  # type: ignore[attr-defined]
+    body: dict[str, Any] = response.json()  # type: ignore[attr-defined]
+    return body
+
+
+def _demo_queries() -> list[tuple[str, str, str]]:
+    qrels = dict(line.split("\t")[:2] for line in (CONTENT / "qrels.tsv").read_text().splitlines())
+    queries = [json.loads(line) for line in (CONTENT / "queries.jsonl").read_text().splitlines()]
+    return [(q["text"], q["locale"], qrels[q["id"]]) for q in queries]
+
+
+def test_every_demo_language_finds_its_articles(demo_api: Api) -> None:
+    found: dict[str, list[bool]] = defaultdict(list)
+    for text, locale, article in _demo_queries():
+        hits = _search(demo_api, text)["hits"]  # language detected, as a bot would send it
+        top = hits[0]
+        found[locale].append(top["article_id"] == article and top["locale"] == locale)
+    assert set(found) == {"en-GB", "pl-PL", "sl-SI", "uk-UA"}
+    for locale, results in found.items():
+        share = sum(results) / len(results)
+        assert share >= 0.85, f"{locale}: top-1 in its own language for {share:.0%}"
+
+
+@pytest.mark.parametrize(("question", "locale", "article"), [
+    ("My roaming abroad outside Europe is expensive, what can I do?", "en-GB", "mobile-roaming"),
+    ("Zgubiłem telefon z kartą SIM, co robić?", "pl-PL", "mobile-lost-stolen-sim"),
+    ("Selim se v drugo stanovanje, kaj naredim z internetom?", "sl-SI", "moving-house"),
+    ("Як подати запит на видалення моїх персональних даних?", "uk-UA", "privacy-data-requests"),
+])
+def test_question_in_each_language(
+    demo_api: Api, question: str, locale: str, article: str
+) -> None:
+    body = _search(demo_api, question)
+    assert body["language"] == locale[:2]
+    top = body["hits"][0]
+    assert (top["article_id"], top["locale"], top["fallback_locale"]) == (article, locale, False)
+
+
+def test_ukrainian_question_finds_polish_only_article_as_fallback(demo_api: Api) -> None:
+    publish(demo_api, "pl-only-loyalty", "pl-PL", "Program lojalnościowy Nordlink Punkty",
+            "Za każde 10 EUR na rachunku dostajesz 1 punkt Nordlink Punkty.\n\n"
+            "## Wymiana punktów\nPunkty wymienisz na darmowy pakiet danych 5 GB "
+            "albo rabat na abonament. 100 punktów to 5 EUR rabatu.\n")
+    _wait_for_index(demo_api)
+    hits = _search(demo_api, "Як обміняти бонусні бали програми лояльності?", "uk-UA")["hits"]
+    top = hits[0]
+    assert (top["article_id"], top["locale"], top["fallback_locale"]) == (
+        "pl-only-loyalty", "pl-PL", True)
+
+
+def _wait_for_index(api: Api, timeout: float = 2.0) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        health = api.client.get("/healthz").json()
+        if health["index_revision"] == health["kb_revision"]:
+            return time.monotonic() - started
+        time.sleep(0.02)
+    raise AssertionError("index did not catch up within the timeout")
+
+
+def test_publish_is_searchable_within_two_seconds(demo_api: Api) -> None:
+    question = "Can I pay my bill with Nordlink gift vouchers?"
+    assert _search(demo_api, question)["hits"][0]["article_id"] != "gift-vouchers"
+    started = time.monotonic()
+    publish(demo_api, "gift-vouchers", "en-GB", "Paying with Nordlink gift vouchers",
+            "Nordlink gift vouchers can pay any bill.\n\n## Redeeming a voucher\n"
+            "Enter the 12-digit voucher code in the app under Billing > Vouchers.\n")
+    deadline = started + 2.0
+    while time.monotonic() < deadline:
+        if _search(demo_api, question)["hits"][0]["article_id"] == "gift-vouchers":
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError("the published article was not searchable within 2 s")
+    # Archiving takes it out again.
+    demo_api.post("/v1/articles/gift-vouchers/translations/en-GB/archive")
+    _wait_for_index(demo_api)
+    assert _search(demo_api, question)["hits"][0]["article_id"] != "gift-vouchers"
+
+
+def test_crash_mid_build_leaves_previous_index_serving(
+    demo_api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = demo_api.index
+    before = index.current  # type: ignore[attr-defined]
+    root: Path = index.settings.index_dir  # type: ignore[attr-defined]
+    current_file = (root / "CURRENT").read_text()
+
+    def crash(texts: Any) -> Any:
+        # Leave what a killed process leaves: a half-written generation folder.
+        (root / "generations" / ".tmp-crashed").mkdir(exist_ok=True)
+        (root / "generations" / ".tmp-crashed" / "sections.jsonl").write_text("{")
+        raise MemoryError("simulated crash while embedding")
+
+    monkeypatch.setattr(index.embedder, "embed_passages", crash)  # type: ignore[attr-defined]
+    publish(demo_api, "crash-test", "en-GB", "Satellite phones",
+            "Nordlink does not sell satellite phones or satellite SIM cards.\n")
+    assert index.current is before  # type: ignore[attr-defined]
+    assert (root / "CURRENT").read_text() == current_file
+    assert _search(demo_api, "satellite phone")["hits"][0]["article_id"] != "crash-test"
+    monkeypatch.undo()
+    # A restart removes the half-built folder, loads the last good generation, catches up.
+    index.start()  # type: ignore[attr-defined]
+    assert not (root / "generations" / ".tmp-crashed").exists()
+    assert _search(demo_api, "satellite phone")["hits"][0]["article_id"] == "crash-test"
+
+
+def test_manifest_mismatch_is_refused(tmp_path: Path, real_embedder: Embedder) -> None:
+    from fastapi.testclient import TestClient
+
+    from indexer.embed import HashingEmbedder
+    from kb_service.main import create_app
+
+    settings = Settings(data_dir=tmp_path / "data")
+    with TestClient(create_app(settings, embedder=HashingEmbedder())) as client:
+        assert client.get("/healthz").json()["model"] == "hashing-64"
+    with pytest.raises(IndexMismatchError, match="hashing-64"):
+        with TestClient(create_app(settings, embedder=real_embedder)):
+            pass
+
+
+def test_search_needs_a_reader_role(demo_api: Api) -> None:
+    assert demo_api.get("/v1/search", Role.agent, params={"q": "roaming"}).status_code == 200  # type: ignore[attr-defined]
+    assert demo_api.client.get("/v1/search", params={"q": "roaming"}).status_code == 401
