@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Collection
 from functools import lru_cache
 
 import simplemma
@@ -55,6 +56,8 @@ _DETECTABLE = (
 # Below this posterior the question is too short or too mixed to trust the guess
 # (e.g. "Kje je moj paket" splits ~0.28/0.27/0.26 between hr/sr/sl).
 _MIN_CONFIDENCE = 0.5
+# A preferred (KB) language needs at least this posterior to win an unsure call.
+_MIN_PREFERRED_SHARE = 0.15
 # Fewer letters than this carry no usable signal ("ok", "?", an order number).
 _MIN_LETTERS = 3
 
@@ -79,14 +82,25 @@ def _identifier() -> LanguageIdentifier:
     return identifier
 
 
-def detect_language(text: str) -> str | None:
-    """ISO 639-1 code of a short question, or ``None`` when the guess is not trustworthy."""
+def detect_language(text: str, prefer: Collection[str] = ()) -> str | None:
+    """ISO 639-1 code of a short question, or ``None`` when the guess is not trustworthy.
+
+    ``prefer`` names the languages the knowledge base is written in. When the detector is
+    unsure between close languages ("Kje je moj paket": hr/sr/sl ~0.28/0.27/0.26), the best
+    preferred language wins if it has a fair share of the probability.
+    """
     if sum(ch.isalpha() for ch in text) < _MIN_LETTERS:
         return None
-    lang, probability = _identifier().classify(text)
-    if float(probability) < _MIN_CONFIDENCE:
-        return None
-    return str(lang)
+    ranked = [(str(lang), float(p)) for lang, p in _identifier().rank(text)]
+    lang, probability = ranked[0]
+    if probability >= _MIN_CONFIDENCE:
+        return lang
+    preferred = [(lang, p) for lang, p in ranked if lang in prefer]
+    if preferred and preferred[0][1] >= _MIN_PREFERRED_SHARE:
+        mass = sum(p for _, p in preferred)
+        if preferred[0][1] >= 0.5 * mass:
+            return preferred[0][0]
+    return None
 
 
 @lru_cache(maxsize=1)

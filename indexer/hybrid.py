@@ -66,12 +66,14 @@ class HybridIndex:
     dense: faiss.Index
     keyword: KeywordIndex
     _by_article: dict[str, list[int]] = field(default_factory=dict, repr=False)
+    _languages: frozenset[str] = field(default_factory=frozenset, repr=False)
 
     def __post_init__(self) -> None:
         grouped: dict[str, list[int]] = defaultdict(list)
         for i, section in enumerate(self.sections):
             grouped[section.article_id].append(i)
         self._by_article = dict(grouped)
+        self._languages = frozenset(language_of(s.locale) for s in self.sections)
 
     def __len__(self) -> int:
         return len(self.sections)
@@ -87,7 +89,7 @@ class HybridIndex:
         keyword_weight: float | None = None,
     ) -> SearchResult:
         """Best section of each of the ``limit`` best articles, in the question's language."""
-        language = language_of(locale) if locale else detect_language(query)
+        language = language_of(locale) if locale else detect_language(query, self._languages)
         if not self.sections or not query.strip():
             return SearchResult([], language)
         dense = dense_scores(self.dense, embedder.embed_queries([query])[0])
@@ -152,6 +154,6 @@ class HybridIndex:
             score=float(fused[i]),
             dense_score=float(dense[i]),
             keyword_score=float(keyword[i]),
-            confidence=confidence(dense_top=float(dense[i]), fused=fused, index=i),
+            confidence=confidence(float(dense[i])),
             fallback_locale=fallback,
         )

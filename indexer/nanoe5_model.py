@@ -54,7 +54,7 @@ __all__ = [
 ]
 
 # Bump when the folder layout changes so existing caches are rebuilt, not trusted.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MARKER = ".complete"
 MODEL_NAME = "multilingual-e5-small"
 ENGINE_FILE = "e5-small-q4.bin"

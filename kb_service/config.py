@@ -36,10 +36,10 @@ class Settings(BaseSettings):
     max_article_chars: int = Field(200_000, description="A longer article body is refused (422).")
     default_locale: str = "en-GB"
     # Below these confidences an answer abstains (no_answer) instead of guessing.
-    min_confidence_chat: float = 0.35
-    min_confidence_email: float = 0.35
-    min_confidence_phone: float = 0.4
-    min_confidence_social: float = 0.45
+    min_confidence_chat: float = 0.3
+    min_confidence_email: float = 0.3
+    min_confidence_phone: float = 0.35
+    min_confidence_social: float = 0.35
     log_level: str = "INFO"
 
     @cached_property

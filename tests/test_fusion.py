@@ -73,25 +73,12 @@ def test_empty_vectors() -> None:
     assert fuse(np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.float32)).shape == (0,)
 
 
-def test_confidence_is_a_probability_that_rises_with_cosine_and_margin() -> None:
-    low = confidence(4.0, 0.85, fused_second=3.9)
-    high_cosine = confidence(4.0, 0.95, fused_second=3.9)
-    clear_winner = confidence(4.0, 0.85, fused_second=1.0)
-    assert 0.0 < low < high_cosine < 1.0
-    assert low < clear_winner < 1.0
+def test_confidence_rises_with_cosine_and_stays_in_range() -> None:
+    values = [confidence(c) for c in (-1.0, 0.70, 0.80, 0.815, 0.85, 0.95, 5.0)]
+    assert values == sorted(values)
+    assert confidence(0.815) == pytest.approx(0.5)
+    assert 0.0 <= values[0] < 0.01 and 0.99 < values[-1] <= 1.0
 
 
-def test_confidence_from_the_fused_vector() -> None:
-    fused = np.array([5.0, 3.0, 1.0], dtype=np.float32)
-    top = confidence(dense_top=0.92, fused=fused, index=0)
-    second = confidence(dense_top=0.92, fused=fused, index=1)
-    assert top == pytest.approx(confidence(5.0, 0.92, fused_second=3.0))
-    assert second < top
-
-
-def test_confidence_edge_cases() -> None:
-    assert 0.0 <= confidence(dense_top=0.9, fused=np.array([2.0], dtype=np.float32), index=0) <= 1.0
-    assert confidence(None, 0.9) == confidence(7.0, 0.9)  # margin unknown: typical value
-    assert confidence(1.0, 5.0, fused_second=-1e9) == 1.0  # extreme inputs do not overflow
-    with pytest.raises(ValueError):
-        confidence(1.0)
+def test_confidence_midpoint_is_a_parameter() -> None:
+    assert confidence(0.6, midpoint=0.6) == pytest.approx(0.5)
