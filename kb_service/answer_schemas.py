@@ -12,17 +12,37 @@ from kb_service.services.rendering import Rendering
 Channel = Literal["chat", "email", "phone", "social"]
 
 REQUEST_EXAMPLES = {
-    "chat": {"summary": "Chat", "value": {
-        "question": "Ile kosztuje roaming poza UE?", "channel": "chat", "locale": "pl-PL",
-        "customer_id": "cust-1042", "conversation_id": "chat-77"}},
-    "email": {"summary": "Email", "value": {
-        "question": "How do I change my Wi-Fi password?", "channel": "email",
-        "customer_id": "cust-1042"}},
-    "phone": {"summary": "Phone", "value": {
-        "question": "Izgubil sem SIM kartico, kaj naj naredim?", "channel": "phone",
-        "locale": "sl-SI", "customer_id": "cust-1042"}},
-    "social": {"summary": "Social", "value": {
-        "question": "Чи є компенсація за відсутність інтернету?", "channel": "social"}},
+    "chat": {
+        "summary": "Chat",
+        "value": {
+            "question": "Ile kosztuje roaming poza UE?",
+            "channel": "chat",
+            "locale": "pl-PL",
+            "customer_id": "cust-1042",
+            "conversation_id": "chat-77",
+        },
+    },
+    "email": {
+        "summary": "Email",
+        "value": {
+            "question": "How do I change my Wi-Fi password?",
+            "channel": "email",
+            "customer_id": "cust-1042",
+        },
+    },
+    "phone": {
+        "summary": "Phone",
+        "value": {
+            "question": "Izgubil sem SIM kartico, kaj naj naredim?",
+            "channel": "phone",
+            "locale": "sl-SI",
+            "customer_id": "cust-1042",
+        },
+    },
+    "social": {
+        "summary": "Social",
+        "value": {"question": "Чи є компенсація за відсутність інтернету?", "channel": "social"},
+    },
 }
 
 
@@ -102,8 +122,9 @@ class AnswerResponse(BaseModel):
 class FeedbackRequest(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"helpful": False, "reason": "Price is outdated",
-                                         "channel": "phone"}]},
+        json_schema_extra={
+            "examples": [{"helpful": False, "reason": "Price is outdated", "channel": "phone"}]
+        },
     )
     helpful: bool
     reason: str | None = Field(None, max_length=2000)

@@ -52,20 +52,28 @@ def serve(
 
 @app.command("import")
 def import_articles(
-    directory: Annotated[Path, typer.Argument(exists=True, file_okay=False,
-                                              help="Folder of Markdown files (or a dataset root "
-                                              "with articles/).")],
+    directory: Annotated[
+        Path,
+        typer.Argument(
+            exists=True,
+            file_okay=False,
+            help="Folder of Markdown files (or a dataset root with articles/).",
+        ),
+    ],
 ) -> None:
     """Publish Markdown files with YAML front matter; unchanged files make no new version."""
     settings = get_settings()
     with session_scope(make_engine(settings)) as session:
-        report = content_io.import_folder(session, directory, actor=OPERATOR,
-                                          max_chars=settings.max_article_chars)
+        report = content_io.import_folder(
+            session, directory, actor=OPERATOR, max_chars=settings.max_article_chars
+        )
     for problem in report.problems:
         typer.echo(f"skipped {problem}", err=True)
-    typer.echo(f"{report.files} files: {report.articles_created} new articles, "
-               f"{report.versions_created} new versions, {report.unchanged} unchanged, "
-               f"{len(report.problems)} skipped")
+    typer.echo(
+        f"{report.files} files: {report.articles_created} new articles, "
+        f"{report.versions_created} new versions, {report.unchanged} unchanged, "
+        f"{len(report.problems)} skipped"
+    )
     if report.problems and not (report.versions_created or report.unchanged):
         raise typer.Exit(1)
 
@@ -130,13 +138,18 @@ def rebuild_index() -> None:
 
 @bench_app.command("retrieval")
 def bench_retrieval(
-    dataset: Annotated[Path, typer.Option(exists=True, file_okay=False,
-                                          help="articles/, queries.jsonl, qrels.tsv[, splits.tsv]")],
+    dataset: Annotated[
+        Path,
+        typer.Option(
+            exists=True, file_okay=False, help="articles/, queries.jsonl, qrels.tsv[, splits.tsv]"
+        ),
+    ],
     split: Annotated[str | None, typer.Option(help="Only queries of this split.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     model: Annotated[str | None, typer.Option(help="Override KB_EMBEDDING_MODEL.")] = None,
-    keyword_weight: Annotated[float | None, typer.Option(help="Override the fusion weight.")]
-    = None,
+    keyword_weight: Annotated[
+        float | None, typer.Option(help="Override the fusion weight.")
+    ] = None,
 ) -> None:
     """Import a dataset into a temporary KB, index it and score every query."""
     from kb_service.bench.retrieval import run_retrieval_bench
@@ -148,8 +161,9 @@ def bench_retrieval(
 
 @bench_app.command("answers")
 def bench_answers(
-    dataset: Annotated[Path, typer.Option(file_okay=False, help="Default: the demo content.")]
-    = Path("content"),
+    dataset: Annotated[
+        Path, typer.Option(file_okay=False, help="Default: the demo content.")
+    ] = Path("content"),
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Send every demo question through POST /v1/answers on every channel."""
@@ -157,4 +171,17 @@ def bench_answers(
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     report = run_answers_bench(dataset)
+    typer.echo(json.dumps(report.as_json()) if as_json else report.as_text())
+
+
+@bench_app.command("ann")
+def bench_ann(
+    vectors: Annotated[int, typer.Option(help="How many vectors to index.")] = 100_000,
+    queries: Annotated[int, typer.Option(help="How many probe queries.")] = 500,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Recall@10 of the HNSW index used above KB_ANN_THRESHOLD sections, against exact search."""
+    from kb_service.bench.ann import run_ann_bench
+
+    report = run_ann_bench(vectors=vectors, queries=queries)
     typer.echo(json.dumps(report.as_json()) if as_json else report.as_text())

@@ -18,7 +18,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KB_", env_ignore_empty=True, extra="ignore")
 
     data_dir: Path = Field(Path("var"), description="SQLite file and index generations live here.")
-    database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite in data_dir.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; default SQLite in data_dir."
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     public_base_url: str = Field("http://localhost:8000", description="Used in links to articles.")

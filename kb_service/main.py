@@ -36,8 +36,9 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         logging.basicConfig(level=settings.log_level)
         engine = make_engine(settings)
-        model = embedder or load_embedder(settings.embedding_model,
-                                          model_cache=settings.model_cache)
+        model = embedder or load_embedder(
+            settings.embedding_model, model_cache=settings.model_cache
+        )
         index = IndexService(settings, engine, model)
         index.start()
         app.state.settings, app.state.engine, app.state.index = settings, engine, index
@@ -45,7 +46,10 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         engine.dispose()
 
     app = FastAPI(
-        title="kb-service", version=__version__, description=DESCRIPTION, lifespan=lifespan,
+        title="kb-service",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
         generate_unique_id_function=_operation_id,
     )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

@@ -14,10 +14,18 @@ _EXAMPLE_MD = "Your bill arrives on the 3rd of each month.\n\n## Paying by card\
 class ArticleCreate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{
-            "id": "billing-payment-methods", "locale": "en-GB", "title": "Payment methods",
-            "markdown": _EXAMPLE_MD, "tags": ["billing"], "visibility": "public",
-        }]},
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "billing-payment-methods",
+                    "locale": "en-GB",
+                    "title": "Payment methods",
+                    "markdown": _EXAMPLE_MD,
+                    "tags": ["billing"],
+                    "visibility": "public",
+                }
+            ]
+        },
     )
     id: str | None = Field(None, description="Stable id; derived from the title when omitted.")
     locale: str = Field(description="BCP 47 locale of the first translation, e.g. pl-PL.")
@@ -135,8 +143,10 @@ class SearchHitPublic(BaseModel):
     key: str
     version: int
     locale: str
-    fallback_locale: bool = Field(description="True when the article has no translation in "
-                                  "the question's language and another locale is returned.")
+    fallback_locale: bool = Field(
+        description="True when the article has no translation in "
+        "the question's language and another locale is returned."
+    )
     section_id: str
     heading_path: list[str]
     title: str

@@ -99,8 +99,9 @@ def demo_api(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) 
     from kb_service.services.content_io import import_folder
     from kb_service.services.publishing import Actor
 
-    settings = Settings(data_dir=tmp_path_factory.mktemp("demo") / "data",
-                        embedding_model="default")
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("demo") / "data", embedding_model="default"
+    )
     with Session(make_engine(settings)) as session:
         report = import_folder(session, CONTENT, actor=Actor("test"))
         assert not report.problems
@@ -115,13 +116,19 @@ def publish(api: Api, article_id: str, locale: str, title: str, markdown: str) -
     base = f"/v1/articles/{article_id}/translations/{locale}"
     existing = api.get(f"/v1/articles/{article_id}")
     if existing.status_code == 404:  # type: ignore[attr-defined]
-        created = api.post("/v1/articles", Role.editor, json={
-            "id": article_id, "locale": locale, "title": title, "markdown": markdown})
+        created = api.post(
+            "/v1/articles",
+            Role.editor,
+            json={"id": article_id, "locale": locale, "title": title, "markdown": markdown},
+        )
         assert created.status_code == 201, created.text  # type: ignore[attr-defined]
     else:
         saved = api.put(f"{base}/draft", json={"title": title, "markdown": markdown})
         assert saved.status_code == 200, saved.text  # type: ignore[attr-defined]
-    for step, role in (("submit", Role.editor), ("approve", Role.reviewer),
-                       ("publish", Role.reviewer)):
+    for step, role in (
+        ("submit", Role.editor),
+        ("approve", Role.reviewer),
+        ("publish", Role.reviewer),
+    ):
         response = api.post(f"{base}/{step}", role)
         assert response.status_code == 200, response.text  # type: ignore[attr-defined]

@@ -12,14 +12,23 @@ from tests.conftest import Api, publish
 
 pytestmark = pytest.mark.model
 
-CANONICAL_FIELDS = ("article_id", "key", "version", "locale", "section_id", "content_hash",
-                    "kb_revision")
+CANONICAL_FIELDS = (
+    "article_id",
+    "key",
+    "version",
+    "locale",
+    "section_id",
+    "content_hash",
+    "kb_revision",
+)
 
 
-def _answer(api: Api, question: str, channel: str, role: Role = Role.agent,
-            **extra: Any) -> dict[str, Any]:
-    response = api.post("/v1/answers", role, json={"question": question, "channel": channel,
-                                                   **extra})
+def _answer(
+    api: Api, question: str, channel: str, role: Role = Role.agent, **extra: Any
+) -> dict[str, Any]:
+    response = api.post(
+        "/v1/answers", role, json={"question": question, "channel": channel, **extra}
+    )
     assert response.status_code == 200, response.text  # type: ignore[attr-defined]
     body: dict[str, Any] = response.json()  # type: ignore[attr-defined]
     return body
@@ -56,14 +65,24 @@ def test_same_canonical_answer_on_every_channel(demo_api: Api) -> None:
 
 
 def test_new_version_is_cited_and_old_answer_replays(demo_api: Api) -> None:
-    publish(demo_api, "pet-sim", "en-GB", "SIM cards for pet trackers",
-            "A pet tracker SIM costs 2 EUR a month and works in the whole EU.\n")
+    publish(
+        demo_api,
+        "pet-sim",
+        "en-GB",
+        "SIM cards for pet trackers",
+        "A pet tracker SIM costs 2 EUR a month and works in the whole EU.\n",
+    )
     _wait(demo_api)
     question = "How much is a SIM card for my dog's GPS pet tracker?"
     old = _answer(demo_api, question, "chat")
     assert old["answer"]["article_id"] == "pet-sim" and old["answer"]["version"] == 1
-    publish(demo_api, "pet-sim", "en-GB", "SIM cards for pet trackers",
-            "A pet tracker SIM costs 3 EUR a month and works in the whole EU.\n")
+    publish(
+        demo_api,
+        "pet-sim",
+        "en-GB",
+        "SIM cards for pet trackers",
+        "A pet tracker SIM costs 3 EUR a month and works in the whole EU.\n",
+    )
     _wait(demo_api)
     new = _answer(demo_api, question, "chat")
     assert new["answer"]["version"] == 2 and "3 EUR" in new["answer"]["markdown"]
@@ -103,8 +122,9 @@ def test_internal_articles_never_on_public_channels(demo_api: Api) -> None:
 
 def test_erasure_removes_customer_records(demo_api: Api) -> None:
     first = _answer(demo_api, "How do I change my Wi-Fi password?", "email", customer_id="c-del")
-    feedback = demo_api.post(f"/v1/answers/{first['answer_id']}/feedback", Role.agent,
-                             json={"helpful": True})
+    feedback = demo_api.post(
+        f"/v1/answers/{first['answer_id']}/feedback", Role.agent, json={"helpful": True}
+    )
     assert feedback.status_code == 201  # type: ignore[attr-defined]
     erased = demo_api.delete("/v1/customers/c-del")
     assert erased.json()["erased_answers"] == 1  # type: ignore[attr-defined]
@@ -115,9 +135,14 @@ def test_erasure_removes_customer_records(demo_api: Api) -> None:
 
 
 def test_hostile_markup_renders_inert(demo_api: Api) -> None:
-    publish(demo_api, "xss-probe", "en-GB", "Zebra-striped routers",
-            "Zebra-striped routers are a limited edition.\n\n<script>alert(1)</script>\n\n"
-            "<img src=x onerror=alert(1)> [click](javascript:alert(1))\n")
+    publish(
+        demo_api,
+        "xss-probe",
+        "en-GB",
+        "Zebra-striped routers",
+        "Zebra-striped routers are a limited edition.\n\n<script>alert(1)</script>\n\n"
+        "<img src=x onerror=alert(1)> [click](javascript:alert(1))\n",
+    )
     _wait(demo_api)
     for channel in ("chat", "email", "phone", "social"):
         body = _answer(demo_api, "Do you sell zebra-striped routers?", channel)

@@ -39,12 +39,15 @@ def test_revoked_key_is_401(api: Api) -> None:
     _problem(api.client.get("/v1/articles", headers={"Authorization": f"Bearer {key['key']}"}), 401)
 
 
-@pytest.mark.parametrize(("role", "method", "url"), [
-    (Role.agent, "post", "/v1/articles"),
-    (Role.bot, "post", "/v1/articles"),
-    (Role.editor, "post", "/v1/articles/a1/translations/en-GB/approve"),
-    (Role.editor, "post", "/v1/keys"),
-])
+@pytest.mark.parametrize(
+    ("role", "method", "url"),
+    [
+        (Role.agent, "post", "/v1/articles"),
+        (Role.bot, "post", "/v1/articles"),
+        (Role.editor, "post", "/v1/articles/a1/translations/en-GB/approve"),
+        (Role.editor, "post", "/v1/keys"),
+    ],
+)
 def test_role_not_allowed_is_403(api: Api, role: Role, method: str, url: str) -> None:
     response = getattr(api.client, method)(url, headers=api.headers(role), json=ARTICLE)
     _problem(response, 403)
@@ -70,20 +73,25 @@ def test_duplicate_article_id_is_409(api: Api) -> None:
     _problem(api.post("/v1/articles", Role.editor, json=ARTICLE), 409)
 
 
-@pytest.mark.parametrize("body", [
-    {"locale": "en-GB", "title": "T"},                                   # no markdown
-    {**ARTICLE, "locale": "not a locale"},
-    {**ARTICLE, "id": "bad id with spaces"},
-    {**ARTICLE, "unexpected": 1},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"locale": "en-GB", "title": "T"},  # no markdown
+        {**ARTICLE, "locale": "not a locale"},
+        {**ARTICLE, "id": "bad id with spaces"},
+        {**ARTICLE, "unexpected": 1},
+    ],
+)
 def test_invalid_body_is_422(api: Api, body: dict[str, Any]) -> None:
     _problem(api.post("/v1/articles", Role.editor, json=body), 422)
 
 
 def test_malformed_json_is_422(api: Api) -> None:
-    response = api.client.post("/v1/articles", content=b"{not json",
-                               headers={**api.headers(Role.editor),
-                                        "Content-Type": "application/json"})
+    response = api.client.post(
+        "/v1/articles",
+        content=b"{not json",
+        headers={**api.headers(Role.editor), "Content-Type": "application/json"},
+    )
     _problem(response, 422)
 
 

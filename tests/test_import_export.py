@@ -48,8 +48,11 @@ def test_demo_content_imports_and_round_trips(settings: Settings, tmp_path: Path
         assert kb_revision(session) == revision
         internal = session.get(Article, "internal-complaint-escalation")
         assert internal is not None and internal.visibility == Visibility.internal
-        pl = session.exec(select(Translation).where(
-            Translation.article_id == "mobile-roaming", Translation.locale == "pl-PL")).one()
+        pl = session.exec(
+            select(Translation).where(
+                Translation.article_id == "mobile-roaming", Translation.locale == "pl-PL"
+            )
+        ).one()
         assert pl.translation_of_locale == "en-GB"
         roaming_key = session.get(Article, "mobile-roaming").key  # type: ignore[union-attr]
         export_folder(session, tmp_path / "out")
@@ -71,13 +74,19 @@ def test_bad_files_are_reported_by_line_and_good_ones_load(
     (folder / "no-front.md").write_text("Just text.\n")
     (folder / "bad-locale.md").write_text("---\nid: bl\ntitle: X\nlocale: english\n---\nBody\n")
     (folder / "orphan.md").write_text(
-        "---\nid: o.pl-PL\ntitle: X\nlocale: pl-PL\ntranslation_of: missing\n---\nBody\n")
+        "---\nid: o.pl-PL\ntitle: X\nlocale: pl-PL\ntranslation_of: missing\n---\nBody\n"
+    )
     with Session(make_engine(settings)) as session:
         report = import_folder(session, folder, actor=OPERATOR)
         assert session.get(Article, "good") is not None
     problems = {p.path.name: p for p in report.problems}
-    assert set(problems) == {"no-title.md", "bad-yaml.md", "no-front.md", "bad-locale.md",
-                             "orphan.md"}
+    assert set(problems) == {
+        "no-title.md",
+        "bad-yaml.md",
+        "no-front.md",
+        "bad-locale.md",
+        "orphan.md",
+    }
     assert "title" in problems["no-title.md"].reason
     assert problems["bad-yaml.md"].line == 3 and "YAML" in problems["bad-yaml.md"].reason
     assert problems["no-front.md"].line == 1
@@ -91,8 +100,9 @@ def test_cli_import_reports_bad_file_and_line(tmp_path: Path) -> None:
     (folder / "broken.md").write_text("---\nid: b\nlocale: en-GB\n---\nBody\n")
     env = {**os.environ, "KB_DATA_DIR": str(tmp_path / "data")}
     kb = Path(sys.executable).parent / "kb"
-    result = subprocess.run([str(kb), "import", str(folder)], capture_output=True, text=True,
-                            env=env, check=False)
+    result = subprocess.run(
+        [str(kb), "import", str(folder)], capture_output=True, text=True, env=env, check=False
+    )
     assert result.returncode == 0, result.stderr
     assert "broken.md:" in result.stderr and "title" in result.stderr
     assert "1 new articles" in result.stdout

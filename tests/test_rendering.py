@@ -60,8 +60,13 @@ HOSTILE = (
 )
 
 LONG_SENTENCE = "Please check that the router is switched on and the cable is firmly plugged in."
-LONG = "\n\n".join([LONG_SENTENCE] * 30) + "\n\n" + "\n".join(
-    f"{n}. Press the button number {n} and wait until the light turns green." for n in range(1, 20)
+LONG = (
+    "\n\n".join([LONG_SENTENCE] * 30)
+    + "\n\n"
+    + "\n".join(
+        f"{n}. Press the button number {n} and wait until the light turns green."
+        for n in range(1, 20)
+    )
 )
 
 
@@ -286,7 +291,7 @@ def test_phone_estimate_matches_150_words_per_minute() -> None:
 def test_ssml_is_well_formed_with_breaks_between_steps() -> None:
     import xml.etree.ElementTree as ET
 
-    phone = render("phone", make(markdown="1. Use A & B.\n2. Type <3 then \"ok\".\n3. Done."))
+    phone = render("phone", make(markdown='1. Use A & B.\n2. Type <3 then "ok".\n3. Done.'))
     assert isinstance(phone, PhoneRendering)
     root = ET.fromstring(phone.ssml)
     assert root.tag == "speak"
@@ -353,7 +358,7 @@ def test_hostile_markdown_keeps_harmless_text_in_html() -> None:
 def test_markup_helpers() -> None:
     html = to_html("**a** <b onmouseover=alert(1)>b</b> [c](https://c.example)")
     assert html == (
-        '<p><strong>a</strong> <b>b</b> '
+        "<p><strong>a</strong> <b>b</b> "
         '<a href="https://c.example" rel="noopener noreferrer">c</a></p>'
     )
     assert to_text("- one\n- two\n    - nested") == "- one\n- two\n  - nested"

@@ -47,15 +47,20 @@ def test_every_demo_language_finds_its_articles(demo_api: Api) -> None:
         assert share >= 0.85, f"{locale}: top-1 in its own language for {share:.0%}"
 
 
-@pytest.mark.parametrize(("question", "locale", "article"), [
-    ("My roaming abroad outside Europe is expensive, what can I do?", "en-GB", "mobile-roaming"),
-    ("Zgubiłem telefon z kartą SIM, co robić?", "pl-PL", "mobile-lost-stolen-sim"),
-    ("Selim se v drugo stanovanje, kaj naredim z internetom?", "sl-SI", "moving-house"),
-    ("Як подати запит на видалення моїх персональних даних?", "uk-UA", "privacy-data-requests"),
-])
-def test_question_in_each_language(
-    demo_api: Api, question: str, locale: str, article: str
-) -> None:
+@pytest.mark.parametrize(
+    ("question", "locale", "article"),
+    [
+        (
+            "My roaming abroad outside Europe is expensive, what can I do?",
+            "en-GB",
+            "mobile-roaming",
+        ),
+        ("Zgubiłem telefon z kartą SIM, co robić?", "pl-PL", "mobile-lost-stolen-sim"),
+        ("Selim se v drugo stanovanje, kaj naredim z internetom?", "sl-SI", "moving-house"),
+        ("Як подати запит на видалення моїх персональних даних?", "uk-UA", "privacy-data-requests"),
+    ],
+)
+def test_question_in_each_language(demo_api: Api, question: str, locale: str, article: str) -> None:
     body = _search(demo_api, question)
     assert body["language"] == locale[:2]
     top = body["hits"][0]
@@ -63,15 +68,23 @@ def test_question_in_each_language(
 
 
 def test_ukrainian_question_finds_polish_only_article_as_fallback(demo_api: Api) -> None:
-    publish(demo_api, "pl-only-loyalty", "pl-PL", "Program lojalnościowy Nordlink Punkty",
-            "Za każde 10 EUR na rachunku dostajesz 1 punkt Nordlink Punkty.\n\n"
-            "## Wymiana punktów\nPunkty wymienisz na darmowy pakiet danych 5 GB "
-            "albo rabat na abonament. 100 punktów to 5 EUR rabatu.\n")
+    publish(
+        demo_api,
+        "pl-only-loyalty",
+        "pl-PL",
+        "Program lojalnościowy Nordlink Punkty",
+        "Za każde 10 EUR na rachunku dostajesz 1 punkt Nordlink Punkty.\n\n"
+        "## Wymiana punktów\nPunkty wymienisz na darmowy pakiet danych 5 GB "
+        "albo rabat na abonament. 100 punktów to 5 EUR rabatu.\n",
+    )
     _wait_for_index(demo_api)
     hits = _search(demo_api, "Що дає програма лояльності Nordlink Punkty?", "uk-UA")["hits"]
     top = hits[0]
     assert (top["article_id"], top["locale"], top["fallback_locale"]) == (
-        "pl-only-loyalty", "pl-PL", True)
+        "pl-only-loyalty",
+        "pl-PL",
+        True,
+    )
 
 
 def _wait_for_index(api: Api, timeout: float = 2.0) -> float:
@@ -88,9 +101,14 @@ def test_publish_is_searchable_within_two_seconds(demo_api: Api) -> None:
     question = "Can I pay my bill with Nordlink gift vouchers?"
     assert _search(demo_api, question)["hits"][0]["article_id"] != "gift-vouchers"
     started = time.monotonic()
-    publish(demo_api, "gift-vouchers", "en-GB", "Paying with Nordlink gift vouchers",
-            "Nordlink gift vouchers can pay any bill.\n\n## Redeeming a voucher\n"
-            "Enter the 12-digit voucher code in the app under Billing > Vouchers.\n")
+    publish(
+        demo_api,
+        "gift-vouchers",
+        "en-GB",
+        "Paying with Nordlink gift vouchers",
+        "Nordlink gift vouchers can pay any bill.\n\n## Redeeming a voucher\n"
+        "Enter the 12-digit voucher code in the app under Billing > Vouchers.\n",
+    )
     deadline = started + 2.0
     while time.monotonic() < deadline:
         if _search(demo_api, question)["hits"][0]["article_id"] == "gift-vouchers":
@@ -119,8 +137,13 @@ def test_crash_mid_build_leaves_previous_index_serving(
         raise MemoryError("simulated crash while embedding")
 
     monkeypatch.setattr(index.embedder, "embed_passages", crash)  # type: ignore[attr-defined]
-    publish(demo_api, "crash-test", "en-GB", "Satellite phones",
-            "Nordlink does not sell satellite phones or satellite SIM cards.\n")
+    publish(
+        demo_api,
+        "crash-test",
+        "en-GB",
+        "Satellite phones",
+        "Nordlink does not sell satellite phones or satellite SIM cards.\n",
+    )
     assert index.current is before  # type: ignore[attr-defined]
     assert (root / "CURRENT").read_text() == current_file
     assert _search(demo_api, "satellite phone")["hits"][0]["article_id"] != "crash-test"

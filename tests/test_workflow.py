@@ -29,9 +29,20 @@ def _publish_cycle(api: Api) -> None:
 
 
 def test_draft_review_publish_edit_rollback(api: Api) -> None:
-    created = _ok(api.post("/v1/articles", Role.editor, json={
-        "id": "roaming-eu", "locale": "en-GB", "title": "Roaming", "markdown": V1,
-        "tags": ["mobile"]}), 201)
+    created = _ok(
+        api.post(
+            "/v1/articles",
+            Role.editor,
+            json={
+                "id": "roaming-eu",
+                "locale": "en-GB",
+                "title": "Roaming",
+                "markdown": V1,
+                "tags": ["mobile"],
+            },
+        ),
+        201,
+    )
     assert created["key"].startswith("KB-")
     assert created["translations"][0]["status"] == "draft"
     start = _revision(api)
@@ -62,8 +73,14 @@ def _ok_list(response: Any) -> list[dict[str, Any]]:
 
 
 def test_failed_publish_leaves_live_version(api: Api) -> None:
-    _ok(api.post("/v1/articles", Role.editor, json={
-        "id": "roaming-eu", "locale": "en-GB", "title": "Roaming", "markdown": V1}), 201)
+    _ok(
+        api.post(
+            "/v1/articles",
+            Role.editor,
+            json={"id": "roaming-eu", "locale": "en-GB", "title": "Roaming", "markdown": V1},
+        ),
+        201,
+    )
     _publish_cycle(api)
     revision = _revision(api)
     _ok(api.put(f"{BASE}/draft", json={"title": "Roaming", "markdown": "   \n"}))
@@ -78,8 +95,14 @@ def test_failed_publish_leaves_live_version(api: Api) -> None:
 
 
 def test_reject_returns_to_draft_with_comment(api: Api) -> None:
-    _ok(api.post("/v1/articles", Role.editor, json={
-        "id": "roaming-eu", "locale": "en-GB", "title": "Roaming", "markdown": V1}), 201)
+    _ok(
+        api.post(
+            "/v1/articles",
+            Role.editor,
+            json={"id": "roaming-eu", "locale": "en-GB", "title": "Roaming", "markdown": V1},
+        ),
+        201,
+    )
     _ok(api.post(f"{BASE}/submit", Role.editor))
     rejected = _ok(api.post(f"{BASE}/reject", json={"comment": "Check the price."}))
     translation = rejected["translations"][0]
@@ -87,8 +110,14 @@ def test_reject_returns_to_draft_with_comment(api: Api) -> None:
 
 
 def test_archive_takes_translation_out_and_raises_revision(api: Api) -> None:
-    _ok(api.post("/v1/articles", Role.editor, json={
-        "id": "roaming-eu", "locale": "en-GB", "title": "Roaming", "markdown": V1}), 201)
+    _ok(
+        api.post(
+            "/v1/articles",
+            Role.editor,
+            json={"id": "roaming-eu", "locale": "en-GB", "title": "Roaming", "markdown": V1},
+        ),
+        201,
+    )
     _publish_cycle(api)
     revision = _revision(api)
     _ok(api.post(f"{BASE}/archive"))
@@ -98,8 +127,14 @@ def test_archive_takes_translation_out_and_raises_revision(api: Api) -> None:
 
 
 def test_translation_in_second_locale(api: Api) -> None:
-    _ok(api.post("/v1/articles", Role.editor, json={
-        "id": "roaming-eu", "locale": "en-GB", "title": "Roaming", "markdown": V1}), 201)
+    _ok(
+        api.post(
+            "/v1/articles",
+            Role.editor,
+            json={"id": "roaming-eu", "locale": "en-GB", "title": "Roaming", "markdown": V1},
+        ),
+        201,
+    )
     pl = "/v1/articles/roaming-eu/translations/pl-PL"
     _ok(api.put(f"{pl}/draft", json={"title": "Roaming", "markdown": "Roaming w UE bez opłat."}))
     _ok(api.post(f"{pl}/submit", Role.editor))

@@ -58,7 +58,9 @@ def require(*roles: Role) -> Callable[[ApiKey], ApiKey]:
     def check(key: CurrentKey) -> ApiKey:
         if key.role not in allowed:
             names = ", ".join(sorted(r.value for r in allowed))
-            raise Forbidden(f"The role {key.role.value!r} may not do this; it needs one of: {names}.")
+            raise Forbidden(
+                f"The role {key.role.value!r} may not do this; it needs one of: {names}."
+            )
         return key
 
     return check

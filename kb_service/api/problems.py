@@ -19,21 +19,51 @@ PROBLEM_TYPE_BASE = "https://kb-service.example/problems/"
 MEDIA_TYPE = "application/problem+json"
 
 
+def _documented(description: str) -> dict[str, Any]:
+    example = {
+        "type": PROBLEM_TYPE_BASE + "...",
+        "title": description,
+        "status": 400,
+        "detail": "What went wrong and how to fix it.",
+        "instance": "/v1/...",
+    }
+    return {"description": description, "content": {MEDIA_TYPE: {"example": example}}}
+
+
+# The errors every protected route documents in OpenAPI.
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: _documented("Missing or invalid API key"),
+    403: _documented("The key's role may not do this"),
+    404: _documented("Unknown article, locale, version, answer or customer"),
+    409: _documented("Illegal workflow step or duplicate"),
+    413: _documented("Request body over the configured limit"),
+    422: _documented("Invalid body, parameter or article"),
+}
+
+
 def problem_response(  # noqa: PLR0913
     status: int, title: str, detail: str, slug: str, instance: str, **extra: Any
 ) -> JSONResponse:
     # Extension members never override the standard ones (RFC 9457, section 3.2).
-    body = {**extra, "type": PROBLEM_TYPE_BASE + slug, "title": title, "status": status,
-            "detail": detail, "instance": instance}
+    body = {
+        **extra,
+        "type": PROBLEM_TYPE_BASE + slug,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+    }
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(jsonable_encoder(body), status_code=status, media_type=MEDIA_TYPE,
-                        headers=headers)
+    return JSONResponse(
+        jsonable_encoder(body), status_code=status, media_type=MEDIA_TYPE, headers=headers
+    )
 
 
 async def _kb_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, KbError)
-    return problem_response(exc.status, exc.title, exc.detail, exc.slug, request.url.path,
-                            **exc.extra)
+    return problem_response(
+        exc.status, exc.title, exc.detail, exc.slug, request.url.path, **exc.extra
+    )
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -44,21 +74,28 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     ]
     first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
     where = ".".join(str(p) for p in first["loc"])
-    return problem_response(422, "Invalid input", f"{where}: {first['msg']}", "invalid",
-                            request.url.path, errors=errors)
+    return problem_response(
+        422, "Invalid input", f"{where}: {first['msg']}", "invalid", request.url.path, errors=errors
+    )
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http")
-    return problem_response(exc.status_code, str(exc.detail), str(exc.detail), slug,
-                            request.url.path)
+    return problem_response(
+        exc.status_code, str(exc.detail), str(exc.detail), slug, request.url.path
+    )
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unexpected error on %s", request.url.path)
-    return problem_response(500, "Internal error", "Something went wrong on our side; it has "
-                            "been logged.", "internal", request.url.path)
+    return problem_response(
+        500,
+        "Internal error",
+        "Something went wrong on our side; it has been logged.",
+        "internal",
+        request.url.path,
+    )
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -97,7 +134,10 @@ class BodyLimitMiddleware:
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = problem_response(
-            413, PayloadTooLarge.title, f"The request body is over {self.max_bytes} bytes.",
-            PayloadTooLarge.slug, scope.get("path", ""),
+            413,
+            PayloadTooLarge.title,
+            f"The request body is over {self.max_bytes} bytes.",
+            PayloadTooLarge.slug,
+            scope.get("path", ""),
         )
         await response(scope, receive, send)

@@ -43,8 +43,10 @@ class AnswersReport:
         return {
             "questions": self.questions,
             "answered_from_expected_article": round(self.overall(), 4),
-            "by_language_and_channel": {f"{lang}/{channel}": round(self.share(rows), 4)
-                                        for (lang, channel), rows in sorted(self.results.items())},
+            "by_language_and_channel": {
+                f"{lang}/{channel}": round(self.share(rows), 4)
+                for (lang, channel), rows in sorted(self.results.items())
+            },
             "latency_ms_p50": round(percentile(self.latencies_ms, 0.5), 1),
             "latency_ms_p95": round(percentile(self.latencies_ms, 0.95), 1),
             "misses": self.misses,
@@ -52,15 +54,19 @@ class AnswersReport:
 
     def as_text(self) -> str:
         languages = sorted({lang for lang, _ in self.results})
-        lines = [f"{self.questions} questions x {len(CHANNELS)} channels: "
-                 f"{self.overall():.1%} answered from the expected article in their own language",
-                 "language  " + "".join(f"{c:>9}" for c in CHANNELS)]
+        lines = [
+            f"{self.questions} questions x {len(CHANNELS)} channels: "
+            f"{self.overall():.1%} answered from the expected article in their own language",
+            "language  " + "".join(f"{c:>9}" for c in CHANNELS),
+        ]
         for lang in languages:
             cells = "".join(f"{self.share(self.results[(lang, c)]):>9.1%}" for c in CHANNELS)
             count = len(self.results[(lang, CHANNELS[0])])
             lines.append(f"{lang:<8}  {cells}   ({count} questions)")
-        lines.append(f"POST /v1/answers latency p50 {percentile(self.latencies_ms, 0.5):.1f} ms, "
-                     f"p95 {percentile(self.latencies_ms, 0.95):.1f} ms")
+        lines.append(
+            f"POST /v1/answers latency p50 {percentile(self.latencies_ms, 0.5):.1f} ms, "
+            f"p95 {percentile(self.latencies_ms, 0.95):.1f} ms"
+        )
         lines.extend(f"  miss: {m}" for m in self.misses)
         return "\n".join(lines)
 
@@ -87,13 +93,21 @@ def _ask_all(client: TestClient, dataset: Any, headers: dict[str, str]) -> Answe
             answer = client.post("/v1/answers", json=body, headers=headers).json()
             report.latencies_ms.append((time.perf_counter() - started) * 1000)
             canonical = answer.get("answer") or {}
-            ok = (answer.get("status") == "answered" and canonical.get("article_id") in expected
-                  and (query.locale is None or canonical.get("locale") == query.locale))
+            ok = (
+                answer.get("status") == "answered"
+                and canonical.get("article_id") in expected
+                and (query.locale is None or canonical.get("locale") == query.locale)
+            )
             results[(query.locale or "unknown", channel)].append(ok)
             if not ok:
-                got = f"{canonical.get('article_id')} ({canonical.get('locale')})" if canonical \
+                got = (
+                    f"{canonical.get('article_id')} ({canonical.get('locale')})"
+                    if canonical
                     else f"no_answer (confidence {answer.get('confidence')})"
-                report.misses.append(f"{query.id} {channel}: {query.text!r} -> {got}, "
-                                     f"expected {', '.join(sorted(expected))}")
+                )
+                report.misses.append(
+                    f"{query.id} {channel}: {query.text!r} -> {got}, "
+                    f"expected {', '.join(sorted(expected))}"
+                )
     report.results = dict(results)
     return report

@@ -49,9 +49,11 @@ class RetrievalReport:
             f"query latency p50 {self.latency_ms_p50:.1f} ms, p95 {self.latency_ms_p95:.1f} ms",
         ]
         for language, scores in sorted(self.per_language.items()):
-            lines.append(f"  {language}: {int(scores['queries'])} queries, "
-                         f"nDCG@10 {scores['ndcg_at_10']:.4f}, Success@1 "
-                         f"{scores['success_at_1']:.4f}")
+            lines.append(
+                f"  {language}: {int(scores['queries'])} queries, "
+                f"nDCG@10 {scores['ndcg_at_10']:.4f}, Success@1 "
+                f"{scores['success_at_1']:.4f}"
+            )
         return "\n".join(lines)
 
 
@@ -66,12 +68,16 @@ def run_retrieval_bench(
     dataset = load_dataset(root, split)
     base = base or get_settings()
     with tempfile.TemporaryDirectory(prefix="kb-bench-") as tmp:
-        settings = base.model_copy(update={
-            "data_dir": Path(tmp), "database_url": None,
-            "embedding_model": model or base.embedding_model,
-            "keyword_weight": keyword_weight if keyword_weight is not None
-            else base.keyword_weight,
-        })
+        settings = base.model_copy(
+            update={
+                "data_dir": Path(tmp),
+                "database_url": None,
+                "embedding_model": model or base.embedding_model,
+                "keyword_weight": keyword_weight
+                if keyword_weight is not None
+                else base.keyword_weight,
+            }
+        )
         engine = make_engine(settings)
         with session_scope(engine) as session:
             import_folder(session, root, actor=Actor("bench"), max_chars=10**9)
@@ -85,26 +91,53 @@ def run_retrieval_bench(
         with session_scope(engine) as session:
             for query in dataset.queries:
                 t0 = time.perf_counter()
-                response = search_sections(session, service, settings, query.text,
-                                           locale=query.locale, limit=10, include_internal=True)
+                response = search_sections(
+                    session,
+                    service,
+                    settings,
+                    query.text,
+                    locale=query.locale,
+                    limit=10,
+                    include_internal=True,
+                )
                 latencies.append((time.perf_counter() - t0) * 1000)
                 rankings.append([hit.article_id for hit in response.hits])
         sections = len(service.current) if service.current else 0
         engine.dispose()
-    return _report(dataset, rankings, latencies, split, embedder.name, loaded - started,
-                   indexed - loaded, sections)
+    return _report(
+        dataset,
+        rankings,
+        latencies,
+        split,
+        embedder.name,
+        loaded - started,
+        indexed - loaded,
+        sections,
+    )
 
 
 def _report(
-    dataset: Any, rankings: list[list[str]], latencies: list[float], split: str | None,
-    model: str, load_s: float, index_s: float, sections: int,
+    dataset: Any,
+    rankings: list[list[str]],
+    latencies: list[float],
+    split: str | None,
+    model: str,
+    load_s: float,
+    index_s: float,
+    sections: int,
 ) -> RetrievalReport:
     per_query = []
     for query, ranked in zip(dataset.queries, rankings, strict=True):
         relevant = dataset.qrels[query.id]
-        per_query.append((query.locale or "unknown", ndcg_at(ranked, relevant),
-                          mrr_at(ranked, relevant), recall_at(ranked, relevant),
-                          success_at_1(ranked, relevant)))
+        per_query.append(
+            (
+                query.locale or "unknown",
+                ndcg_at(ranked, relevant),
+                mrr_at(ranked, relevant),
+                recall_at(ranked, relevant),
+                success_at_1(ranked, relevant),
+            )
+        )
 
     def mean(column: int, rows: list[tuple[str, float, float, float, float]]) -> float:
         return sum(float(r[column]) for r in rows) / len(rows) if rows else 0.0
@@ -112,13 +145,24 @@ def _report(
     per_language = {}
     for language in sorted({r[0] for r in per_query}):
         rows = [r for r in per_query if r[0] == language]
-        per_language[language] = {"queries": float(len(rows)), "ndcg_at_10": mean(1, rows),
-                                  "success_at_1": mean(4, rows)}
+        per_language[language] = {
+            "queries": float(len(rows)),
+            "ndcg_at_10": mean(1, rows),
+            "success_at_1": mean(4, rows),
+        }
     return RetrievalReport(
-        dataset=str(dataset.root), split=split, model=model, queries=len(per_query),
-        ndcg_at_10=mean(1, per_query), mrr_at_10=mean(2, per_query),
-        recall_at_10=mean(3, per_query), success_at_1=mean(4, per_query),
-        index_seconds=index_s, model_load_seconds=load_s, sections=sections,
-        latency_ms_p50=percentile(latencies, 0.5), latency_ms_p95=percentile(latencies, 0.95),
+        dataset=str(dataset.root),
+        split=split,
+        model=model,
+        queries=len(per_query),
+        ndcg_at_10=mean(1, per_query),
+        mrr_at_10=mean(2, per_query),
+        recall_at_10=mean(3, per_query),
+        success_at_1=mean(4, per_query),
+        index_seconds=index_s,
+        model_load_seconds=load_s,
+        sections=sections,
+        latency_ms_p50=percentile(latencies, 0.5),
+        latency_ms_p95=percentile(latencies, 0.95),
         per_language=per_language,
     )

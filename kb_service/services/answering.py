@@ -40,49 +40,79 @@ def answer(
     """Returns the response and the exact JSON stored in the ledger (and sent)."""
     check_locale(request.locale)
     include_internal = request.channel not in PUBLIC_CHANNELS and role not in PUBLIC_ROLES
-    result = index.search(request.question, locale=request.locale,
-                          limit=MAX_ALTERNATIVES + 1, include_internal=include_internal)
+    result = index.search(
+        request.question,
+        locale=request.locale,
+        limit=MAX_ALTERNATIVES + 1,
+        include_internal=include_internal,
+    )
     status = index.status()
     revision = status.kb_revision if status else 0
     top = result.hits[0] if result.hits else None
     confidence = round(top.confidence, 4) if top else 0.0
     answered = top is not None and confidence >= settings.min_confidence(request.channel)
-    reply_locale = request.locale or _LOCALE_OF_LANGUAGE.get(result.language or "",
-                                                             settings.default_locale)
+    reply_locale = request.locale or _LOCALE_OF_LANGUAGE.get(
+        result.language or "", settings.default_locale
+    )
     if answered and top is not None:
         canonical = _canonical(settings, top, revision)
-        rendering = render(request.channel, RenderInput(
-            locale=canonical.locale, article_key=canonical.key, article_title=canonical.title,
-            heading_path=canonical.heading_path, markdown=canonical.markdown,
-            article_url=canonical.url))
+        rendering = render(
+            request.channel,
+            RenderInput(
+                locale=canonical.locale,
+                article_key=canonical.key,
+                article_title=canonical.title,
+                heading_path=canonical.heading_path,
+                markdown=canonical.markdown,
+                article_url=canonical.url,
+            ),
+        )
         handoff = None
     else:
         canonical, rendering = None, render_no_answer(request.channel, reply_locale)
-        handoff = Handoff(reason="low_confidence" if top else "no_match",
-                          suggestion=_handoff_suggestion(request.channel))
+        handoff = Handoff(
+            reason="low_confidence" if top else "no_match",
+            suggestion=_handoff_suggestion(request.channel),
+        )
     response = AnswerResponse(
-        answer_id=str(uuid.uuid4()), created_at=utcnow(),
-        status="answered" if canonical else "no_answer", confidence=confidence,
-        channel=request.channel, question=request.question, language=result.language,
-        kb_revision=revision, answer=canonical,
-        alternatives=[_alternative(settings, h) for h in result.hits[1 if canonical else 0:]]
-        [:MAX_ALTERNATIVES],
-        rendering=rendering, handoff=handoff,
+        answer_id=str(uuid.uuid4()),
+        created_at=utcnow(),
+        status="answered" if canonical else "no_answer",
+        confidence=confidence,
+        channel=request.channel,
+        question=request.question,
+        language=result.language,
+        kb_revision=revision,
+        answer=canonical,
+        alternatives=[_alternative(settings, h) for h in result.hits[1 if canonical else 0 :]][
+            :MAX_ALTERNATIVES
+        ],
+        rendering=rendering,
+        handoff=handoff,
         previously_told=ledger.timeline(session, request.customer_id)
-        if request.customer_id else [],
+        if request.customer_id
+        else [],
     )
-    body = ledger.record(session, response, customer_id=request.customer_id,
-                         conversation_id=request.conversation_id)
+    body = ledger.record(
+        session, response, customer_id=request.customer_id, conversation_id=request.conversation_id
+    )
     return response, body
 
 
 def _canonical(settings: Settings, hit: Hit, revision: int) -> CanonicalAnswer:
     s = hit.section
     return CanonicalAnswer(
-        article_id=s.article_id, key=s.key, version=s.version, locale=s.locale,
-        fallback_locale=hit.fallback_locale, section_id=s.section_id,
-        heading_path=list(s.heading_path), title=s.title, markdown=s.text,
-        content_hash=s.content_hash, kb_revision=revision,
+        article_id=s.article_id,
+        key=s.key,
+        version=s.version,
+        locale=s.locale,
+        fallback_locale=hit.fallback_locale,
+        section_id=s.section_id,
+        heading_path=list(s.heading_path),
+        title=s.title,
+        markdown=s.text,
+        content_hash=s.content_hash,
+        kb_revision=revision,
         url=article_url(settings, s.article_id, s.locale),
     )
 
@@ -90,9 +120,15 @@ def _canonical(settings: Settings, hit: Hit, revision: int) -> CanonicalAnswer:
 def _alternative(settings: Settings, hit: Hit) -> Alternative:
     s = hit.section
     return Alternative(
-        article_id=s.article_id, key=s.key, version=s.version, locale=s.locale,
-        section_id=s.section_id, heading_path=list(s.heading_path), title=s.title,
-        confidence=round(hit.confidence, 4), url=article_url(settings, s.article_id, s.locale),
+        article_id=s.article_id,
+        key=s.key,
+        version=s.version,
+        locale=s.locale,
+        section_id=s.section_id,
+        heading_path=list(s.heading_path),
+        title=s.title,
+        confidence=round(hit.confidence, 4),
+        url=article_url(settings, s.article_id, s.locale),
     )
 
 
@@ -103,4 +139,3 @@ def _handoff_suggestion(channel: str) -> str:
         "phone": "Transfer the call to a specialist.",
         "social": "Invite the customer to a private message.",
     }.get(channel, "Hand over to a human agent.")
-

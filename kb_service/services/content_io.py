@@ -74,7 +74,9 @@ def read_article_file(path: Path) -> ArticleFile:
         # text frontmatter parses keeps the newline after "---", so 0-based + 1 is the file line.
         mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
-        raise FileProblemError(FileProblem(path, line, f"invalid YAML: {_first_line(exc)}")) from exc
+        raise FileProblemError(
+            FileProblem(path, line, f"invalid YAML: {_first_line(exc)}")
+        ) from exc
     return _to_article_file(path, text, dict(post.metadata), post.content)
 
 
@@ -148,19 +150,33 @@ def _import_one(
         if item.translation_of:
             raise KbError(f"translation_of names an unknown article {item.translation_of!r}")
         article = publishing.create_article(
-            session, actor=actor, article_id=item.article_id, locale=item.locale,
-            title=item.title, markdown=item.body, tags=item.tags,
-            visibility=item.visibility, key=item.key,
+            session,
+            actor=actor,
+            article_id=item.article_id,
+            locale=item.locale,
+            title=item.title,
+            markdown=item.body,
+            tags=item.tags,
+            visibility=item.visibility,
+            key=item.key,
         )
         report.articles_created += 1
-    if not item.translation_of and (article.tags != item.tags or article.meta != item.meta
-                                    or article.visibility != item.visibility):
+    if not item.translation_of and (
+        article.tags != item.tags
+        or article.meta != item.meta
+        or article.visibility != item.visibility
+    ):
         article.tags, article.meta, article.visibility = item.tags, item.meta, item.visibility
         session.add(article)
         session.commit()
     version = publishing.publish_direct(
-        session, actor=actor, article_id=item.article_id, locale=item.locale,
-        title=item.title, markdown=item.body, max_chars=max_chars,
+        session,
+        actor=actor,
+        article_id=item.article_id,
+        locale=item.locale,
+        title=item.title,
+        markdown=item.body,
+        max_chars=max_chars,
     )
     if version is None:
         report.unchanged += 1
@@ -172,8 +188,10 @@ def _import_one(
 
 def _mark_source_locale(session: Session, item: ArticleFile) -> None:
     translations = publishing.translations_of(session, item.article_id)
-    source = next((t for t in translations if t.translation_of_locale is None
-                   and t.locale != item.locale), None)
+    source = next(
+        (t for t in translations if t.translation_of_locale is None and t.locale != item.locale),
+        None,
+    )
     mine = next(t for t in translations if t.locale == item.locale)
     if source and mine.translation_of_locale != source.locale:
         mine.translation_of_locale = source.locale

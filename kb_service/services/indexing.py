@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from indexer import artifact
 from indexer.build import build_index
@@ -105,8 +105,12 @@ class IndexService:
         if index is None:
             return SearchResult([], None)
         return index.search(
-            query, self.embedder, locale=locale, limit=limit,
-            include_internal=include_internal, keyword_weight=self.settings.keyword_weight,
+            query,
+            self.embedder,
+            locale=locale,
+            limit=limit,
+            include_internal=include_internal,
+            keyword_weight=self.settings.keyword_weight,
         )
 
     def status(self) -> IndexStatus | None:
@@ -129,12 +133,16 @@ def live_documents(session: Session) -> list[SourceDocument]:
             & (ArticleVersion.version == Translation.live_version),
         )
         .where(Translation.status != Status.archived)
-        .order_by(Translation.article_id, Translation.locale)  # type: ignore[arg-type]
+        .order_by(col(Translation.article_id), col(Translation.locale))
     )
     return [
         SourceDocument(
-            article_id=article.id, key=article.key, locale=version.locale,
-            version=version.version, title=version.title, markdown=version.markdown,
+            article_id=article.id,
+            key=article.key,
+            locale=version.locale,
+            version=version.version,
+            title=version.title,
+            markdown=version.markdown,
             content_hash=version.content_hash,
             internal=article.visibility == Visibility.internal,
         )

@@ -20,21 +20,35 @@ from kb_service.models import (
 )
 
 
-def record(session: Session, response: AnswerResponse, *, customer_id: str | None,
-           conversation_id: str | None) -> str:
+def record(
+    session: Session,
+    response: AnswerResponse,
+    *,
+    customer_id: str | None,
+    conversation_id: str | None,
+) -> str:
     """Store the answer and the exact JSON sent; returns that JSON."""
     body = response.model_dump_json()
     answer = response.answer
-    session.add(AnswerRecord(
-        id=response.answer_id, created_at=response.created_at, channel=response.channel,
-        customer_id=customer_id, conversation_id=conversation_id, question=response.question,
-        locale=answer.locale if answer else response.language, status=response.status,
-        confidence=response.confidence, article_id=answer.article_id if answer else None,
-        version=answer.version if answer else None,
-        section_id=answer.section_id if answer else None,
-        content_hash=answer.content_hash if answer else None,
-        kb_revision=response.kb_revision, response_json=body,
-    ))
+    session.add(
+        AnswerRecord(
+            id=response.answer_id,
+            created_at=response.created_at,
+            channel=response.channel,
+            customer_id=customer_id,
+            conversation_id=conversation_id,
+            question=response.question,
+            locale=answer.locale if answer else response.language,
+            status=response.status,
+            confidence=response.confidence,
+            article_id=answer.article_id if answer else None,
+            version=answer.version if answer else None,
+            section_id=answer.section_id if answer else None,
+            content_hash=answer.content_hash if answer else None,
+            kb_revision=response.kb_revision,
+            response_json=body,
+        )
+    )
     session.commit()
     return body
 
@@ -59,25 +73,41 @@ def timeline(session: Session, customer_id: str, *, limit: int = 50) -> list[Pre
 
 def _told(session: Session, row: AnswerRecord) -> PreviouslyTold:
     assert row.article_id is not None and row.version is not None
-    translation = session.exec(select(Translation).where(
-        Translation.article_id == row.article_id, Translation.locale == row.locale)).first()
+    translation = session.exec(
+        select(Translation).where(
+            Translation.article_id == row.article_id, Translation.locale == row.locale
+        )
+    ).first()
     current = None
     if translation and translation.status != Status.archived:
         current = translation.live_version
     article = session.get(Article, row.article_id)
     return PreviouslyTold(
-        answer_id=row.id, channel=row.channel, created_at=row.created_at, question=row.question,
-        article_id=row.article_id, key=article.key if article else None, version=row.version,
-        locale=row.locale, content_hash=row.content_hash, current_version=current,
+        answer_id=row.id,
+        channel=row.channel,
+        created_at=row.created_at,
+        question=row.question,
+        article_id=row.article_id,
+        key=article.key if article else None,
+        version=row.version,
+        locale=row.locale,
+        content_hash=row.content_hash,
+        current_version=current,
         changed_since=current != row.version,
     )
 
 
-def add_feedback(session: Session, *, answer_id: str, helpful: bool, reason: str | None,
-                 channel: str | None) -> Feedback:
+def add_feedback(
+    session: Session, *, answer_id: str, helpful: bool, reason: str | None, channel: str | None
+) -> Feedback:
     row = get_record(session, answer_id)
-    feedback = Feedback(answer_id=answer_id, article_id=row.article_id,
-                        channel=channel or row.channel, helpful=helpful, reason=reason)
+    feedback = Feedback(
+        answer_id=answer_id,
+        article_id=row.article_id,
+        channel=channel or row.channel,
+        helpful=helpful,
+        reason=reason,
+    )
     session.add(feedback)
     session.commit()
     return feedback
@@ -103,13 +133,18 @@ def erase_customer(session: Session, customer_id: str) -> tuple[int, int]:
 
 def _count_anonymously(session: Session, row: AnswerRecord) -> None:
     day = row.created_at.date().isoformat()
-    counter = session.exec(select(AnonymousAnswerCount).where(
-        AnonymousAnswerCount.day == day, AnonymousAnswerCount.channel == row.channel,
-        AnonymousAnswerCount.status == row.status,
-        AnonymousAnswerCount.article_id == row.article_id)).first()
+    counter = session.exec(
+        select(AnonymousAnswerCount).where(
+            AnonymousAnswerCount.day == day,
+            AnonymousAnswerCount.channel == row.channel,
+            AnonymousAnswerCount.status == row.status,
+            AnonymousAnswerCount.article_id == row.article_id,
+        )
+    ).first()
     if counter is None:
-        counter = AnonymousAnswerCount(day=day, channel=row.channel, status=row.status,
-                                       article_id=row.article_id)
+        counter = AnonymousAnswerCount(
+            day=day, channel=row.channel, status=row.status, article_id=row.article_id
+        )
     counter.count += 1
     session.add(counter)
     session.flush()

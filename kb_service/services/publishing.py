@@ -38,7 +38,10 @@ _TRANSITIONS: dict[str, tuple[set[Status], Status]] = {
     "approve": ({Status.in_review}, Status.approved),
     "reject": ({Status.in_review, Status.approved}, Status.draft),
     "publish": ({Status.approved}, Status.published),
-    "archive": ({Status.draft, Status.in_review, Status.approved, Status.published}, Status.archived),
+    "archive": (
+        {Status.draft, Status.in_review, Status.approved, Status.published},
+        Status.archived,
+    ),
 }
 
 
@@ -86,7 +89,9 @@ def translations_of(session: Session, article_id: str) -> list[Translation]:
 def get_translation(session: Session, article_id: str, locale: str) -> Translation:
     get_article(session, article_id)
     translation = session.exec(
-        select(Translation).where(Translation.article_id == article_id, Translation.locale == locale)
+        select(Translation).where(
+            Translation.article_id == article_id, Translation.locale == locale
+        )
     ).first()
     if translation is None:
         raise NotFoundError(f"Article {article_id!r} has no {locale} translation.")
@@ -118,7 +123,9 @@ def live_version(session: Session, translation: Translation) -> ArticleVersion |
     """The version that serves answers, or None when archived or never published."""
     if translation.status == Status.archived or translation.live_version is None:
         return None
-    return get_version(session, translation.article_id, translation.locale, translation.live_version)
+    return get_version(
+        session, translation.article_id, translation.locale, translation.live_version
+    )
 
 
 def latest_version_number(session: Session, article_id: str, locale: str) -> int:
@@ -169,7 +176,9 @@ def save_draft(
     get_article(session, article_id)
     _check_locale(locale)
     translation = session.exec(
-        select(Translation).where(Translation.article_id == article_id, Translation.locale == locale)
+        select(Translation).where(
+            Translation.article_id == article_id, Translation.locale == locale
+        )
     ).first()
     if translation is None:
         translation = _new_draft(article_id, locale, title, markdown, actor)
@@ -223,8 +232,14 @@ def transition(
         raise ValidationFailed("A rejection needs a comment for the editor.")
     if step == "publish":
         _validate_for_publish(translation.draft_title, translation.draft_markdown, max_chars)
-        _insert_version(session, translation, translation.draft_title,
-                        translation.draft_markdown, translation.draft_author or actor.name, "")
+        _insert_version(
+            session,
+            translation,
+            translation.draft_title,
+            translation.draft_markdown,
+            translation.draft_author or actor.name,
+            "",
+        )
     if step == "archive":
         _bump_revision(session)
     _record(session, translation, target, actor, comment)
@@ -242,8 +257,14 @@ def rollback(
     """Publish an old version's content as a new version (history is never rewritten)."""
     translation = get_translation(session, article_id, locale)
     old = get_version(session, article_id, locale, to_version)
-    new = _insert_version(session, translation, old.title, old.markdown, actor.name,
-                          f"rollback to version {to_version}")
+    new = _insert_version(
+        session,
+        translation,
+        old.title,
+        old.markdown,
+        actor.name,
+        f"rollback to version {to_version}",
+    )
     if translation.status == Status.archived:
         translation.status = Status.published
     _record(session, translation, translation.status, actor, f"rollback to v{to_version}")
@@ -265,7 +286,9 @@ def publish_direct(
     """Operator publish (import): skips review; no new version when nothing changed."""
     _validate_for_publish(title, markdown, max_chars)
     translation = session.exec(
-        select(Translation).where(Translation.article_id == article_id, Translation.locale == locale)
+        select(Translation).where(
+            Translation.article_id == article_id, Translation.locale == locale
+        )
     ).first()
     if translation is None:
         translation = _new_draft(article_id, locale, title, markdown, actor)
@@ -329,7 +352,9 @@ def _record(
     )
 
 
-def _new_draft(article_id: str, locale: str, title: str, markdown: str, actor: Actor) -> Translation:
+def _new_draft(
+    article_id: str, locale: str, title: str, markdown: str, actor: Actor
+) -> Translation:
     return Translation(
         article_id=article_id,
         locale=locale,

@@ -34,10 +34,17 @@ def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
 def hit_public(settings: Settings, hit: Hit) -> SearchHitPublic:
     s = hit.section
     return SearchHitPublic(
-        article_id=s.article_id, key=s.key, version=s.version, locale=s.locale,
-        fallback_locale=hit.fallback_locale, section_id=s.section_id,
-        heading_path=list(s.heading_path), title=s.title, snippet=snippet(s.text),
-        score=round(hit.score, 4), confidence=round(hit.confidence, 4),
+        article_id=s.article_id,
+        key=s.key,
+        version=s.version,
+        locale=s.locale,
+        fallback_locale=hit.fallback_locale,
+        section_id=s.section_id,
+        heading_path=list(s.heading_path),
+        title=s.title,
+        snippet=snippet(s.text),
+        score=round(hit.score, 4),
+        confidence=round(hit.confidence, 4),
         url=article_url(settings, s.article_id, s.locale),
     )
 

@@ -7,8 +7,17 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Query, status
 from sqlmodel import Session, col, select
 
-from kb_service.api.deps import Editor, IndexDep, Reader, Reviewer, SessionDep, SettingsDep, actor_of
-from kb_service.api.problems import MEDIA_TYPE
+from kb_service.api.deps import (
+    Editor,
+    IndexDep,
+    Reader,
+    Reviewer,
+    SessionDep,
+    SettingsDep,
+    actor_of,
+)
+from kb_service.api.problems import ERRORS
+from kb_service.errors import NotFoundError
 from kb_service.models import Article, ArticleVersion, Translation
 from kb_service.schemas import (
     ArticleCreate,
@@ -28,29 +37,28 @@ from kb_service.services import publishing
 router = APIRouter(prefix="/v1/articles", tags=["articles"])
 
 
-def _problem(description: str) -> dict[str, object]:
-    return {"description": description, "content": {MEDIA_TYPE: {"example": {
-        "type": "https://kb-service.example/problems/...", "title": "...", "status": 0,
-        "detail": description}}}}
-
-
-ERRORS = {401: _problem("Missing or invalid API key"), 403: _problem("Role not allowed"),
-          404: _problem("Unknown article, locale or version"),
-          409: _problem("Illegal workflow step"), 422: _problem("Invalid input")}
-
-
 def article_public(session: Session, article: Article) -> ArticlePublic:
     return ArticlePublic(
-        id=article.id, key=article.key, tags=article.tags, visibility=article.visibility,
-        translations=[_translation_public(t) for t in publishing.translations_of(session, article.id)],
+        id=article.id,
+        key=article.key,
+        tags=article.tags,
+        visibility=article.visibility,
+        translations=[
+            _translation_public(t) for t in publishing.translations_of(session, article.id)
+        ],
         kb_revision=publishing.kb_revision(session),
     )
 
 
 def _translation_public(t: Translation) -> TranslationPublic:
     return TranslationPublic(
-        locale=t.locale, status=t.status, live_version=t.live_version, draft_title=t.draft_title,
-        draft_author=t.draft_author, review_comment=t.review_comment, updated_at=t.updated_at,
+        locale=t.locale,
+        status=t.status,
+        live_version=t.live_version,
+        draft_title=t.draft_title,
+        draft_author=t.draft_author,
+        review_comment=t.review_comment,
+        updated_at=t.updated_at,
     )
 
 
@@ -70,8 +78,13 @@ def list_articles(
     for t in session.exec(select(Translation)):
         locales.setdefault(t.article_id, []).append(t.locale)
     items = [
-        ArticleSummary(id=a.id, key=a.key, tags=a.tags, visibility=a.visibility,
-                       locales=sorted(locales.get(a.id, [])))
+        ArticleSummary(
+            id=a.id,
+            key=a.key,
+            tags=a.tags,
+            visibility=a.visibility,
+            locales=sorted(locales.get(a.id, [])),
+        )
         for a in articles[offset : offset + limit]
     ]
     return ArticleList(items=items, total=len(articles))
@@ -81,8 +94,14 @@ def list_articles(
 def create_article(body: ArticleCreate, session: SessionDep, key: Editor) -> ArticlePublic:
     """A new article with its first translation as a draft (not yet live)."""
     article = publishing.create_article(
-        session, actor=actor_of(key), article_id=body.id, locale=body.locale, title=body.title,
-        markdown=body.markdown, tags=body.tags, visibility=body.visibility,
+        session,
+        actor=actor_of(key),
+        article_id=body.id,
+        locale=body.locale,
+        title=body.title,
+        markdown=body.markdown,
+        tags=body.tags,
+        visibility=body.visibility,
     )
     return article_public(session, article)
 
@@ -109,13 +128,20 @@ def save_draft(
     article_id: str, locale: str, body: DraftUpdate, session: SessionDep, key: Editor
 ) -> ArticlePublic:
     """Create or edit a translation's draft; the live version keeps serving meanwhile."""
-    publishing.save_draft(session, actor=actor_of(key), article_id=article_id, locale=locale,
-                          title=body.title, markdown=body.markdown)
+    publishing.save_draft(
+        session,
+        actor=actor_of(key),
+        article_id=article_id,
+        locale=locale,
+        title=body.title,
+        markdown=body.markdown,
+    )
     return article_public(session, publishing.get_article(session, article_id))
 
 
-@router.post("/{article_id}/translations/{locale}/submit", summary="Submit for review",
-             responses=ERRORS)
+@router.post(
+    "/{article_id}/translations/{locale}/submit", summary="Submit for review", responses=ERRORS
+)
 def submit(article_id: str, locale: str, session: SessionDep, key: Editor) -> ArticlePublic:
     """draft → in_review."""
     return _step(session, key, article_id, locale, "submit", None, 0)
@@ -127,8 +153,9 @@ def approve(article_id: str, locale: str, session: SessionDep, key: Reviewer) ->
     return _step(session, key, article_id, locale, "approve", None, 0)
 
 
-@router.post("/{article_id}/translations/{locale}/reject", summary="Reject with a comment",
-             responses=ERRORS)
+@router.post(
+    "/{article_id}/translations/{locale}/reject", summary="Reject with a comment", responses=ERRORS
+)
 def reject(
     article_id: str, locale: str, body: ReviewComment, session: SessionDep, key: Reviewer
 ) -> ArticlePublic:
@@ -136,11 +163,17 @@ def reject(
     return _step(session, key, article_id, locale, "reject", body.comment, 0)
 
 
-@router.post("/{article_id}/translations/{locale}/publish", summary="Publish a new version",
-             responses=ERRORS)
+@router.post(
+    "/{article_id}/translations/{locale}/publish", summary="Publish a new version", responses=ERRORS
+)
 def publish(
-    article_id: str, locale: str, session: SessionDep, key: Reviewer, index: IndexDep,
-    settings: SettingsDep, tasks: BackgroundTasks,
+    article_id: str,
+    locale: str,
+    session: SessionDep,
+    key: Reviewer,
+    index: IndexDep,
+    settings: SettingsDep,
+    tasks: BackgroundTasks,
 ) -> ArticlePublic:
     """approved → published: a new immutable version, KB revision + 1, re-indexed in seconds.
 
@@ -153,7 +186,11 @@ def publish(
 
 @router.post("/{article_id}/translations/{locale}/archive", summary="Archive", responses=ERRORS)
 def archive(
-    article_id: str, locale: str, session: SessionDep, key: Reviewer, index: IndexDep,
+    article_id: str,
+    locale: str,
+    session: SessionDep,
+    key: Reviewer,
+    index: IndexDep,
     tasks: BackgroundTasks,
 ) -> ArticlePublic:
     """Take a translation out of service (KB revision + 1); its versions stay readable."""
@@ -162,32 +199,46 @@ def archive(
     return result
 
 
-@router.post("/{article_id}/translations/{locale}/rollback", summary="Roll back",
-             status_code=status.HTTP_201_CREATED, responses=ERRORS)
+@router.post(
+    "/{article_id}/translations/{locale}/rollback",
+    summary="Roll back",
+    status_code=status.HTTP_201_CREATED,
+    responses=ERRORS,
+)
 def rollback(
-    article_id: str, locale: str, body: RollbackRequest, session: SessionDep, key: Reviewer,
-    index: IndexDep, tasks: BackgroundTasks,
+    article_id: str,
+    locale: str,
+    body: RollbackRequest,
+    session: SessionDep,
+    key: Reviewer,
+    index: IndexDep,
+    tasks: BackgroundTasks,
 ) -> VersionPublic:
     """Publish an old version's content as a new version; history is never rewritten."""
-    version = publishing.rollback(session, actor=actor_of(key), article_id=article_id,
-                                  locale=locale, to_version=body.to_version)
+    version = publishing.rollback(
+        session,
+        actor=actor_of(key),
+        article_id=article_id,
+        locale=locale,
+        to_version=body.to_version,
+    )
     tasks.add_task(index.refresh_quietly)
     return VersionPublic.model_validate(version, from_attributes=True)
 
 
-@router.get("/{article_id}/translations/{locale}", summary="Get the live version",
-            responses=ERRORS)
+@router.get("/{article_id}/translations/{locale}", summary="Get the live version", responses=ERRORS)
 def get_live(article_id: str, locale: str, session: SessionDep, _: Reader) -> VersionPublic:
     """The version that answers are served from now."""
     translation = publishing.get_translation(session, article_id, locale)
     version = publishing.live_version(session, translation)
     if version is None:
-        raise publishing.NotFoundError(f"The {locale} translation of {article_id!r} is not live.")
+        raise NotFoundError(f"The {locale} translation of {article_id!r} is not live.")
     return VersionPublic.model_validate(version, from_attributes=True)
 
 
-@router.get("/{article_id}/translations/{locale}/versions", summary="List versions",
-            responses=ERRORS)
+@router.get(
+    "/{article_id}/translations/{locale}/versions", summary="List versions", responses=ERRORS
+)
 def list_versions(
     article_id: str, locale: str, session: SessionDep, _: Reader
 ) -> list[VersionSummary]:
@@ -196,8 +247,11 @@ def list_versions(
     return [VersionSummary.model_validate(v, from_attributes=True) for v in rows]
 
 
-@router.get("/{article_id}/translations/{locale}/versions/{version}", summary="Get a version",
-            responses=ERRORS)
+@router.get(
+    "/{article_id}/translations/{locale}/versions/{version}",
+    summary="Get a version",
+    responses=ERRORS,
+)
 def get_version(
     article_id: str, locale: str, version: int, session: SessionDep, _: Reader
 ) -> VersionPublic:
@@ -207,9 +261,21 @@ def get_version(
 
 
 def _step(
-    session: Session, key: Editor, article_id: str, locale: str, step: str,
-    comment: str | None, max_chars: int,
+    session: Session,
+    key: Editor,
+    article_id: str,
+    locale: str,
+    step: str,
+    comment: str | None,
+    max_chars: int,
 ) -> ArticlePublic:
-    publishing.transition(session, actor=actor_of(key), article_id=article_id, locale=locale,
-                          step=step, comment=comment, max_chars=max_chars or 200_000)
+    publishing.transition(
+        session,
+        actor=actor_of(key),
+        article_id=article_id,
+        locale=locale,
+        step=step,
+        comment=comment,
+        max_chars=max_chars or 200_000,
+    )
     return article_public(session, publishing.get_article(session, article_id))

@@ -11,10 +11,25 @@ from kb_service.services.publishing import kb_revision
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", summary="Health and serving state",
-            responses={200: {"content": {"application/json": {"example": {
-                "status": "ok", "kb_revision": 52, "index_revision": 52, "sections": 140,
-                "model": "multilingual-e5-small"}}}}})
+@router.get(
+    "/healthz",
+    summary="Health and serving state",
+    responses={
+        200: {
+            "content": {
+                "application/json": {
+                    "example": {
+                        "status": "ok",
+                        "kb_revision": 52,
+                        "index_revision": 52,
+                        "sections": 140,
+                        "model": "multilingual-e5-small",
+                    }
+                }
+            }
+        }
+    },
+)
 def healthz(session: SessionDep, index: IndexDep) -> Health:
     """No key needed. `index_revision` lags `kb_revision` for a second or two after a publish."""
     state = index.status()

@@ -5,15 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from kb_service.api.deps import Admin, SessionDep
-from kb_service.api.routes.articles import ERRORS
+from kb_service.api.problems import ERRORS
 from kb_service.schemas import KeyCreate, KeyCreated, KeyPublic
 from kb_service.services import keys
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, summary="Create an API key",
-             responses=ERRORS)
+@router.post("", status_code=status.HTTP_201_CREATED, summary="Create an API key", responses=ERRORS)
 def create_key(body: KeyCreate, session: SessionDep, _: Admin) -> KeyCreated:
     """Only the key's hash is stored; copy `key` from this response."""
     row, plain = keys.create_key(session, role=body.role, name=body.name)

@@ -7,22 +7,40 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from kb_service.api.deps import IndexDep, Reader, SessionDep, SettingsDep
-from kb_service.api.routes.articles import ERRORS
+from kb_service.api.problems import ERRORS
 from kb_service.schemas import SearchResponse
 from kb_service.services.searching import search_sections
 
 router = APIRouter(prefix="/v1/search", tags=["search"])
 
-_EXAMPLE = {"query": "jak zmienić hasło do wifi", "language": "pl", "kb_revision": 52, "hits": [{
-    "article_id": "internet-change-wifi-password", "key": "KB-0016", "version": 1,
-    "locale": "pl-PL", "fallback_locale": False, "section_id": "5f1c...",
-    "heading_path": ["Zmiana hasła w aplikacji"], "title": "Zmiana hasła do Wi-Fi",
-    "snippet": "Otwórz aplikację Nordlink...", "score": 2.31, "confidence": 0.86,
-    "url": "http://localhost:8000/v1/articles/internet-change-wifi-password/translations/pl-PL"}]}
+_EXAMPLE = {
+    "query": "jak zmienić hasło do wifi",
+    "language": "pl",
+    "kb_revision": 52,
+    "hits": [
+        {
+            "article_id": "internet-change-wifi-password",
+            "key": "KB-0016",
+            "version": 1,
+            "locale": "pl-PL",
+            "fallback_locale": False,
+            "section_id": "5f1c...",
+            "heading_path": ["Zmiana hasła w aplikacji"],
+            "title": "Zmiana hasła do Wi-Fi",
+            "snippet": "Otwórz aplikację Nordlink...",
+            "score": 2.31,
+            "confidence": 0.86,
+            "url": "http://localhost:8000/v1/articles/internet-change-wifi-password/translations/pl-PL",
+        }
+    ],
+}
 
 
-@router.get("", summary="Search the knowledge base",
-            responses={**ERRORS, 200: {"content": {"application/json": {"example": _EXAMPLE}}}})
+@router.get(
+    "",
+    summary="Search the knowledge base",
+    responses={**ERRORS, 200: {"content": {"application/json": {"example": _EXAMPLE}}}},
+)
 def search(
     session: SessionDep,
     index: IndexDep,
@@ -34,5 +52,6 @@ def search(
 ) -> SearchResponse:
     """Hybrid (dense + keyword) search; sections in the question's language first, others
     marked `fallback_locale`."""
-    return search_sections(session, index, settings, q, locale=locale, limit=limit,
-                           include_internal=True)
+    return search_sections(
+        session, index, settings, q, locale=locale, limit=limit, include_internal=True
+    )

@@ -1,7 +1,7 @@
 """Render one canonical knowledge-base section for chat, email, phone or social.
 
-    render("phone", RenderInput(...))   -> PhoneRendering
-    render_no_answer("chat", "pl-PL")    -> ChatRendering with a handoff message
+render("phone", RenderInput(...))   -> PhoneRendering
+render_no_answer("chat", "pl-PL")    -> ChatRendering with a handoff message
 """
 
 from collections.abc import Callable

@@ -18,7 +18,7 @@ _TERMINAL = (".", "!", "?", "…", ":")
 
 
 def spell_key(key: str, texts: Texts) -> str:
-    """"KB-0042" -> "K B, zero zero four two": letters one by one, digits as words."""
+    """ "KB-0042" -> "K B, zero zero four two": letters one by one, digits as words."""
     groups = []
     for group in _KEY_GROUPS.findall(key):
         if group.isdigit():

