@@ -150,3 +150,29 @@ class Erasure(BaseModel):
     customer_id: str
     erased_answers: int
     erased_feedback: int
+
+
+class FeedbackSummary(BaseModel):
+    helpful: int
+    not_helpful: int
+    recent_reasons: list[str]
+
+
+class UnansweredQuestion(BaseModel):
+    question: str
+    channel: str
+    locale: str | None
+    confidence: float
+    created_at: datetime
+
+
+class ArticleFeedback(FeedbackSummary):
+    article_id: str
+    key: str | None
+
+
+class GapReport(BaseModel):
+    days: int
+    unanswered: list[UnansweredQuestion]
+    unanswered_by_channel: dict[str, int]
+    unhelpful_articles: list[ArticleFeedback]

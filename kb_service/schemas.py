@@ -72,12 +72,19 @@ class TranslationPublic(BaseModel):
     updated_at: datetime
 
 
+class FeedbackCounts(BaseModel):
+    helpful: int
+    not_helpful: int
+    recent_reasons: list[str]
+
+
 class ArticlePublic(BaseModel):
     id: str
     key: str
     tags: list[str]
     visibility: Visibility
     translations: list[TranslationPublic]
+    feedback: FeedbackCounts = Field(description="Ratings of answers from this article.")
     kb_revision: int
 
 

@@ -156,3 +156,25 @@ def test_unknown_answer_is_404_and_bad_channel_422(demo_api: Api) -> None:
     assert demo_api.get("/v1/answers/nope").status_code == 404  # type: ignore[attr-defined]
     bad = demo_api.post("/v1/answers", Role.agent, json={"question": "x", "channel": "fax"})
     assert bad.status_code == 422  # type: ignore[attr-defined]
+
+
+def test_feedback_shows_on_article_and_gaps_report_lists_abstentions(demo_api: Api) -> None:
+    answered = _answer(demo_api, "How do I restart my router?", "chat")
+    article_id = answered["answer"]["article_id"]
+    before = demo_api.get(f"/v1/articles/{article_id}").json()["feedback"]  # type: ignore[attr-defined]
+    response = demo_api.post(
+        f"/v1/answers/{answered['answer_id']}/feedback",
+        Role.agent,
+        json={"helpful": False, "reason": "Steps are for the old router", "channel": "phone"},
+    )
+    assert response.status_code == 201  # type: ignore[attr-defined]
+    after = demo_api.get(f"/v1/articles/{article_id}").json()["feedback"]  # type: ignore[attr-defined]
+    assert after["not_helpful"] == before["not_helpful"] + 1
+    assert after["recent_reasons"][0] == "Steps are for the old router"
+    _answer(demo_api, "Which dinosaur had the longest neck?", "social")
+    gaps = demo_api.get("/v1/insights/gaps").json()  # type: ignore[attr-defined]
+    assert any(
+        g["question"] == "Which dinosaur had the longest neck?" and g["channel"] == "social"
+        for g in gaps["unanswered"]
+    )
+    assert article_id in {a["article_id"] for a in gaps["unhelpful_articles"]}

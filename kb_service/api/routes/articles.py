@@ -26,13 +26,14 @@ from kb_service.schemas import (
     ArticlePublic,
     ArticleSummary,
     DraftUpdate,
+    FeedbackCounts,
     ReviewComment,
     RollbackRequest,
     TranslationPublic,
     VersionPublic,
     VersionSummary,
 )
-from kb_service.services import publishing
+from kb_service.services import insights, publishing
 
 router = APIRouter(prefix="/v1/articles", tags=["articles"])
 
@@ -46,6 +47,7 @@ def article_public(session: Session, article: Article) -> ArticlePublic:
         translations=[
             _translation_public(t) for t in publishing.translations_of(session, article.id)
         ],
+        feedback=FeedbackCounts(**insights.feedback_summary(session, article.id).model_dump()),
         kb_revision=publishing.kb_revision(session),
     )
 
