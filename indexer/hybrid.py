@@ -7,7 +7,7 @@ the reference, so a search never sees a half-built index.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import faiss
@@ -18,7 +18,7 @@ from indexer.analysis import analyze, detect_language, language_of
 from indexer.dense import dense_scores
 from indexer.documents import IndexedSection
 from indexer.embed import Embedder
-from indexer.fusion import confidence, fuse
+from indexer.fusion import CONFIDENCE_MIDPOINT, confidence, fuse
 from indexer.keyword import KeywordIndex
 
 # How many top sections we look through to fill ``limit`` distinct articles.
@@ -87,6 +87,7 @@ class HybridIndex:
         limit: int = 10,
         include_internal: bool = True,
         keyword_weight: float | None = None,
+        confidence_midpoint: float = CONFIDENCE_MIDPOINT,
     ) -> SearchResult:
         """Best section of each of the ``limit`` best articles, in the question's language."""
         language = language_of(locale) if locale else detect_language(query, self._languages)
@@ -99,6 +100,10 @@ class HybridIndex:
         if not include_internal:
             fused = np.where(self._internal_mask(), -np.inf, fused).astype(np.float32)
         hits = self._collect(fused, dense, keyword, locale, language, limit)
+        hits = [
+            replace(h, confidence=confidence(h.dense_score, midpoint=confidence_midpoint))
+            for h in hits
+        ]
         return SearchResult(hits, language)
 
     def _internal_mask(self) -> NDArray[np.bool_]:
@@ -154,6 +159,6 @@ class HybridIndex:
             score=float(fused[i]),
             dense_score=float(dense[i]),
             keyword_score=float(keyword[i]),
-            confidence=confidence(float(dense[i])),
+            confidence=0.0,  # set by search(), which knows the model's calibration
             fallback_locale=fallback,
         )

@@ -42,12 +42,14 @@ def serve(
     import uvicorn
 
     from kb_service.main import create_app
+    from kb_service.services.indexing import check_index_matches
 
     settings = get_settings()
     try:
-        uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
+        check_index_matches(settings)
     except KbError as exc:
         _fail(f"{exc.title}: {exc.detail}")
+    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
 
 
 @app.command("import")

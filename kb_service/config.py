@@ -34,6 +34,11 @@ class Settings(BaseSettings):
         200_000, description="Above this many sections the dense index is approximate (HNSW)."
     )
     keyword_weight: float | None = Field(None, description="Override the tuned BM25 fusion weight.")
+    confidence_midpoint: float = Field(
+        0.815,
+        description="Dense cosine at which answer confidence is 0.5; calibrated for "
+        "multilingual-e5-small, set it anew for another model (see indexer/fusion.py).",
+    )
     max_body_bytes: int = Field(1_000_000, description="Requests with a larger body get 413.")
     max_article_chars: int = Field(200_000, description="A longer article body is refused (422).")
     default_locale: str = "en-GB"

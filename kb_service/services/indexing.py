@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 from indexer import artifact
 from indexer.build import build_index
 from indexer.documents import SourceDocument
-from indexer.embed import Embedder
+from indexer.embed import Embedder, model_name_of
 from indexer.errors import CorruptIndex, ManifestMismatch
 from indexer.hybrid import HybridIndex, SearchResult
 from kb_service.config import Settings
@@ -111,6 +111,7 @@ class IndexService:
             limit=limit,
             include_internal=include_internal,
             keyword_weight=self.settings.keyword_weight,
+            confidence_midpoint=self.settings.confidence_midpoint,
         )
 
     def status(self) -> IndexStatus | None:
@@ -119,6 +120,21 @@ class IndexService:
             return None
         m = index.manifest
         return IndexStatus(m.kb_revision, m.sections, m.model, m.dense_index, m.built_at)
+
+
+def check_index_matches(settings: Settings) -> None:
+    """Refuse to start on an index built with another model, before loading anything heavy."""
+    folder = artifact.current_generation(settings.index_dir)
+    if folder is None or not (folder / "manifest.json").is_file():
+        return
+    manifest = artifact.read_manifest(folder)
+    wanted = model_name_of(settings.embedding_model)
+    if manifest.model != wanted:
+        raise IndexMismatchError(
+            f"The index at {folder} was built with model {manifest.model!r}, but "
+            f"KB_EMBEDDING_MODEL={settings.embedding_model!r} names {wanted!r}. Rebuild it with "
+            f"`kb index rebuild`, or set KB_EMBEDDING_MODEL to the model it was built with."
+        )
 
 
 def live_documents(session: Session) -> list[SourceDocument]:
