@@ -16,8 +16,8 @@ from kb_service.models import (
     Article,
     Feedback,
     Status,
-    Translation,
 )
+from kb_service.services.publishing import find_translation
 
 
 def record(
@@ -73,11 +73,7 @@ def timeline(session: Session, customer_id: str, *, limit: int = 50) -> list[Pre
 
 def _told(session: Session, row: AnswerRecord) -> PreviouslyTold:
     assert row.article_id is not None and row.version is not None
-    translation = session.exec(
-        select(Translation).where(
-            Translation.article_id == row.article_id, Translation.locale == row.locale
-        )
-    ).first()
+    translation = find_translation(session, row.article_id, row.locale or "")
     current = None
     if translation and translation.status != Status.archived:
         current = translation.live_version

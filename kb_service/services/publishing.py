@@ -86,13 +86,16 @@ def translations_of(session: Session, article_id: str) -> list[Translation]:
     return list(session.exec(query.order_by(col(Translation.locale))))
 
 
+def find_translation(session: Session, article_id: str, locale: str) -> Translation | None:
+    query = select(Translation).where(
+        Translation.article_id == article_id, Translation.locale == locale
+    )
+    return session.exec(query).first()
+
+
 def get_translation(session: Session, article_id: str, locale: str) -> Translation:
     get_article(session, article_id)
-    translation = session.exec(
-        select(Translation).where(
-            Translation.article_id == article_id, Translation.locale == locale
-        )
-    ).first()
+    translation = find_translation(session, article_id, locale)
     if translation is None:
         raise NotFoundError(f"Article {article_id!r} has no {locale} translation.")
     return translation
@@ -175,11 +178,7 @@ def save_draft(
     """Edit (or start) a translation's draft; a published version keeps serving meanwhile."""
     get_article(session, article_id)
     _check_locale(locale)
-    translation = session.exec(
-        select(Translation).where(
-            Translation.article_id == article_id, Translation.locale == locale
-        )
-    ).first()
+    translation = find_translation(session, article_id, locale)
     if translation is None:
         translation = _new_draft(article_id, locale, title, markdown, actor)
     elif translation.status in (Status.in_review, Status.approved):
@@ -285,11 +284,7 @@ def publish_direct(
 ) -> ArticleVersion | None:
     """Operator publish (import): skips review; no new version when nothing changed."""
     _validate_for_publish(title, markdown, max_chars)
-    translation = session.exec(
-        select(Translation).where(
-            Translation.article_id == article_id, Translation.locale == locale
-        )
-    ).first()
+    translation = find_translation(session, article_id, locale)
     if translation is None:
         translation = _new_draft(article_id, locale, title, markdown, actor)
         session.add(translation)
