@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -13,6 +12,7 @@ import typer
 from kb_service.config import get_settings
 from kb_service.db import make_engine, session_scope
 from kb_service.errors import KbError
+from kb_service.logs import configure_logging
 from kb_service.models import Role
 from kb_service.services import content_io, keys
 from kb_service.services.publishing import Actor
@@ -128,7 +128,7 @@ def rebuild_index() -> None:
     from indexer.embed import load_embedder
     from kb_service.services.indexing import IndexService
 
-    logging.basicConfig(level=logging.INFO)
+    configure_logging(logging.INFO)
     settings = get_settings()
     embedder = load_embedder(settings.embedding_model, model_cache=settings.model_cache)
     service = IndexService(settings, make_engine(settings), embedder)
@@ -156,7 +156,7 @@ def bench_retrieval(
     """Import a dataset into a temporary KB, index it and score every query."""
     from kb_service.bench.retrieval import run_retrieval_bench
 
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    configure_logging(logging.WARNING)
     report = run_retrieval_bench(dataset, split=split, model=model, keyword_weight=keyword_weight)
     typer.echo(json.dumps(report.as_json()) if as_json else report.as_text())
 
@@ -171,7 +171,7 @@ def bench_answers(
     """Send every demo question through POST /v1/answers on every channel."""
     from kb_service.bench.answers import run_answers_bench
 
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    configure_logging(logging.WARNING)
     report = run_answers_bench(dataset)
     typer.echo(json.dumps(report.as_json()) if as_json else report.as_text())
 

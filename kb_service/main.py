@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,6 +14,7 @@ from kb_service.api.problems import BodyLimitMiddleware, install_problem_handler
 from kb_service.api.routes import answers, articles, customers, health, insights, keys, search
 from kb_service.config import Settings, get_settings
 from kb_service.db import make_engine
+from kb_service.logs import configure_logging
 from kb_service.services.indexing import IndexService
 
 DESCRIPTION = """One shared, versioned, multilingual knowledge base and one answer API behind
@@ -34,7 +34,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        logging.basicConfig(level=settings.log_level)
+        configure_logging(settings.log_level)
         engine = make_engine(settings)
         model = embedder or load_embedder(
             settings.embedding_model, model_cache=settings.model_cache
