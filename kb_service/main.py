@@ -11,7 +11,16 @@ from fastapi.routing import APIRoute
 from indexer.embed import Embedder, load_embedder
 from kb_service import __version__
 from kb_service.api.problems import BodyLimitMiddleware, install_problem_handlers
-from kb_service.api.routes import answers, articles, customers, health, insights, keys, search
+from kb_service.api.routes import (
+    answers,
+    articles,
+    customers,
+    health,
+    insights,
+    keys,
+    pages,
+    search,
+)
 from kb_service.config import Settings, get_settings
 from kb_service.db import make_engine
 from kb_service.logs import configure_logging
@@ -54,6 +63,6 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     install_problem_handlers(app)
-    for module in (health, articles, search, answers, customers, insights, keys):
+    for module in (health, articles, search, answers, customers, insights, keys, pages):
         app.include_router(module.router)
     return app

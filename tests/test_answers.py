@@ -178,3 +178,19 @@ def test_feedback_shows_on_article_and_gaps_report_lists_abstentions(demo_api: A
         for g in gaps["unanswered"]
     )
     assert article_id in {a["article_id"] for a in gaps["unhelpful_articles"]}
+
+
+def test_answer_links_open_a_public_page_at_the_section(demo_api: Api) -> None:
+    body = _answer(demo_api, "Ile kosztuje roaming poza Unią Europejską?", "chat")
+    url = body["answer"]["url"]
+    path, anchor = url.split("localhost:8000", 1)[1].split("#", 1)
+    page = demo_api.client.get(path)  # no key: customers follow these links
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert f'id="{anchor}"' in page.text and "<script" not in page.text
+    internal = demo_api.client.get("/kb/internal-goodwill-credit-limits/en-GB")
+    assert internal.status_code == 404
+    publish(demo_api, "xss-page", "en-GB", "Hostile page",
+            "Text.\n\n## Section\n<script>alert(1)</script><img src=x onerror=alert(1)>\n")
+    probe = demo_api.client.get("/kb/xss-page/en-GB")
+    assert probe.status_code == 200 and 'id="section"' in probe.text
+    assert "<script" not in probe.text.lower() and "onerror" not in probe.text.lower()

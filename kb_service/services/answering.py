@@ -113,7 +113,7 @@ def _canonical(settings: Settings, hit: Hit, revision: int) -> CanonicalAnswer:
         markdown=s.text,
         content_hash=s.content_hash,
         kb_revision=revision,
-        url=article_url(settings, s.article_id, s.locale),
+        url=article_url(settings, s.article_id, s.locale, s.anchor),
     )
 
 
@@ -128,7 +128,7 @@ def _alternative(settings: Settings, hit: Hit) -> Alternative:
         heading_path=list(s.heading_path),
         title=s.title,
         confidence=round(hit.confidence, 4),
-        url=article_url(settings, s.article_id, s.locale),
+        url=article_url(settings, s.article_id, s.locale, s.anchor),
     )
 
 

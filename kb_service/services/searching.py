@@ -19,9 +19,10 @@ def check_locale(locale: str | None) -> None:
         raise ValidationFailed(f"Invalid locale {locale!r}: use a BCP 47 tag such as 'pl-PL'.")
 
 
-def article_url(settings: Settings, article_id: str, locale: str) -> str:
-    base = settings.public_base_url.rstrip("/")
-    return f"{base}/v1/articles/{article_id}/translations/{locale}"
+def article_url(settings: Settings, article_id: str, locale: str, anchor: str = "") -> str:
+    """The public page of the article (``/kb/...``), at the section when an anchor is given."""
+    page = f"{settings.base_url}/kb/{article_id}/{locale}"
+    return f"{page}#{anchor}" if anchor else page
 
 
 def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
@@ -45,7 +46,7 @@ def hit_public(settings: Settings, hit: Hit) -> SearchHitPublic:
         snippet=snippet(s.text),
         score=round(hit.score, 4),
         confidence=round(hit.confidence, 4),
-        url=article_url(settings, s.article_id, s.locale),
+        url=article_url(settings, s.article_id, s.locale, s.anchor),
     )
 
 
