@@ -51,6 +51,8 @@ def _write_files(index: HybridIndex, folder: Path) -> None:
             out.write(json.dumps({**section.to_json(), "tokens": tokens}, ensure_ascii=False))
             out.write("\n")
     np.save(folder / "vectors.npy", index.vectors)
+    if index.views is not None:
+        np.save(folder / "views.npy", index.views)
     save_dense(index.dense, folder / "dense.faiss")
     index.keyword.save(folder / "keyword")
     # The manifest goes last: a folder without one is never loaded.
@@ -112,7 +114,9 @@ def read_manifest(folder: Path) -> Manifest:
         raise CorruptIndex(f"{folder} has no readable manifest: {exc}") from exc
 
 
-def check_manifest(manifest: Manifest, *, model: str, dimension: int, folder: Path) -> None:
+def check_manifest(
+    manifest: Manifest, *, model: str, dimension: int, folder: Path, view: str = ""
+) -> None:
     if manifest.model != model or manifest.dimension != dimension or not manifest.normalized:
         raise ManifestMismatch(
             f"The index at {folder} was built with model {manifest.model!r} "
@@ -120,11 +124,16 @@ def check_manifest(manifest: Manifest, *, model: str, dimension: int, folder: Pa
             f"(dimension {dimension}). Rebuild it with `kb index rebuild`, or set "
             f"KB_EMBEDDING_MODEL to the model it was built with."
         )
+    if manifest.view != view:
+        raise ManifestMismatch(
+            f"The index at {folder} has second view {manifest.view or 'none'!r}, but the "
+            f"embedder gives {view or 'none'!r}. Rebuild it with `kb index rebuild`."
+        )
 
 
-def load_generation(folder: Path, *, model: str, dimension: int) -> HybridIndex:
+def load_generation(folder: Path, *, model: str, dimension: int, view: str = "") -> HybridIndex:
     manifest = read_manifest(folder)
-    check_manifest(manifest, model=model, dimension=dimension, folder=folder)
+    check_manifest(manifest, model=model, dimension=dimension, folder=folder, view=view)
     try:
         sections, tokens = [], []
         with open(folder / "sections.jsonl", encoding="utf-8") as lines:
@@ -135,6 +144,7 @@ def load_generation(folder: Path, *, model: str, dimension: int) -> HybridIndex:
         vectors = np.load(folder / "vectors.npy")
         dense = load_dense(folder / "dense.faiss")
         keyword = KeywordIndex.load(folder / "keyword")
+        views = np.load(folder / "views.npy") if manifest.view else None
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
         raise CorruptIndex(f"{folder} is incomplete or unreadable: {exc}") from exc
-    return HybridIndex(manifest, sections, tokens, vectors, dense, keyword)
+    return HybridIndex(manifest, sections, tokens, vectors, dense, keyword, views)

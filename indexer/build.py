@@ -71,10 +71,13 @@ def build_index(
     missing = [s for s in sections if s.section_id not in known]
     fresh = _embed(missing, embedder, progress)
     vectors = np.zeros((len(sections), embedder.dimension), dtype=np.float32)
+    views = np.zeros_like(vectors) if embedder.view_name else None
     tokens: list[list[str]] = []
     for row, section in enumerate(sections):
-        vector, words = known.get(section.section_id) or fresh[section.section_id]
+        vector, view, words = known.get(section.section_id) or fresh[section.section_id]
         vectors[row] = vector
+        if views is not None and view is not None:
+            views[row] = view
         tokens.append(words)
     log.info(
         "index: %d sections, %d embedded, %d reused",
@@ -91,18 +94,22 @@ def build_index(
         built_at=datetime.now(UTC).isoformat(timespec="seconds"),
         sections=len(sections),
         dense_index=kind_of(dense),
+        view=embedder.view_name,
     )
-    return HybridIndex(manifest, sections, tokens, vectors, dense, KeywordIndex.build(tokens))
+    keyword = KeywordIndex.build(tokens)
+    return HybridIndex(manifest, sections, tokens, vectors, dense, keyword, views)
 
 
-Reusable = dict[str, tuple[NDArray[np.float32], list[str]]]
+Row = NDArray[np.float32]
+Reusable = dict[str, tuple[Row, Row | None, list[str]]]
 
 
 def _reusable(previous: HybridIndex | None) -> Reusable:
     if previous is None:
         return {}
+    views = previous.views
     return {
-        s.section_id: (previous.vectors[i], previous.tokens[i])
+        s.section_id: (previous.vectors[i], None if views is None else views[i], previous.tokens[i])
         for i, s in enumerate(previous.sections)
     }
 
@@ -110,10 +117,11 @@ def _reusable(previous: HybridIndex | None) -> Reusable:
 def _embed(sections: list[IndexedSection], embedder: Embedder, progress: bool | None) -> Reusable:
     out: Reusable = {}
     for batch in _batches(sections, progress):
-        vectors = embedder.embed_passages([s.passage_text() for s in batch])
-        for section, vector in zip(batch, vectors, strict=True):
+        encoded = embedder.embed([s.passage_text() for s in batch], "passage")
+        for row, section in enumerate(batch):
             words = analyze(section.passage_text(), language_of(section.locale))
-            out[section.section_id] = (vector, words)
+            view = None if encoded.views is None else encoded.views[row]
+            out[section.section_id] = (encoded.vectors[row], view, words)
     return out
 
 

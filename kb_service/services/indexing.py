@@ -58,7 +58,10 @@ class IndexService:
         if folder is not None:
             try:
                 self.current = artifact.load_generation(
-                    folder, model=self.embedder.name, dimension=self.embedder.dimension
+                    folder,
+                    model=self.embedder.name,
+                    dimension=self.embedder.dimension,
+                    view=self.embedder.view_name,
                 )
             except ManifestMismatch as exc:
                 raise IndexMismatchError(str(exc)) from exc

@@ -1,0 +1,42 @@
+"""The second dense view: one forward pass, the model's own vectors unchanged."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from indexer.embed import Embedder
+from indexer.fusion import fuse
+
+pytestmark = pytest.mark.model
+
+TEXTS = ["Jak zmienić hasło do Wi-Fi?", "Роумінг у ЄС безкоштовний.", "Kje je moj paket?"]
+
+
+def test_vectors_equal_sentence_transformers_output(real_embedder: Embedder) -> None:
+    encoded = real_embedder.embed(TEXTS, "passage")
+    model = real_embedder._model  # type: ignore[attr-defined]
+    reference = model.encode(["passage: " + t for t in TEXTS], normalize_embeddings=True)
+    assert np.allclose(encoded.vectors, reference, atol=1e-5)
+    assert encoded.views is not None
+    assert np.allclose(np.linalg.norm(encoded.views, axis=1), 1.0, atol=1e-5)
+    assert real_embedder.view_name
+
+
+def test_view_ignores_the_prompt_prefix(real_embedder: Embedder) -> None:
+    same = real_embedder.embed(["roaming"], "query").views
+    other = real_embedder.embed(["roaming"], "passage").views
+    assert same is not None and other is not None
+    # The prefixes differ ("query: " vs "passage: ") but the pooled tokens are the same word;
+    # the sentence vectors, which include the prefix, differ much more.
+    vectors = [real_embedder.embed(["roaming"], k).vectors[0] for k in ("query", "passage")]
+    assert float(same[0] @ other[0]) > float(vectors[0] @ vectors[1])
+    assert float(same[0] @ other[0]) > 0.9
+
+
+def test_view_changes_the_fused_order_only_through_its_weight() -> None:
+    dense = np.array([0.9, 0.8, 0.7], dtype=np.float32)
+    keyword = np.zeros(3, dtype=np.float32)
+    view = np.array([0.1, 0.9, 0.2], dtype=np.float32)
+    assert np.argmax(fuse(dense, keyword, view=view, view_weight=0.0)) == 0
+    assert np.argmax(fuse(dense, keyword, view=view, view_weight=3.0)) == 1
