@@ -1,4 +1,4 @@
-"""``kb``: the operator's command line (serve, import, export, keys, index, bench)."""
+"""kb: the operator's command line for kb-service (serve, import, export, keys, index, bench)."""
 
 from __future__ import annotations
 
@@ -136,6 +136,20 @@ def rebuild_index() -> None:
     status = service.status()
     assert status is not None
     typer.echo(f"index: {status.sections} sections at KB revision {status.kb_revision}")
+
+
+@index_app.command("status")
+def index_status() -> None:
+    """Show the serving index generation's manifest (model, KB revision, size)."""
+    from indexer import artifact
+
+    settings = get_settings()
+    folder = artifact.current_generation(settings.index_dir)
+    if folder is None:
+        _fail(f"no index yet in {settings.index_dir}; `kb serve` or `kb index rebuild` builds it")
+        return
+    manifest = artifact.read_manifest(folder)
+    typer.echo(f"{folder}\n" + json.dumps(manifest.to_json(), indent=2))
 
 
 @bench_app.command("retrieval")

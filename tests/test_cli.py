@@ -49,3 +49,10 @@ def test_serve_refuses_an_index_built_with_another_model(tmp_path: Path) -> None
     result = _kb("serve", "--port", "8765", data=tmp_path, KB_EMBEDDING_MODEL="default")
     assert result.returncode == 1
     assert "hashing-64" in result.stderr and "kb index rebuild" in result.stderr
+
+
+def test_index_status_shows_the_manifest(tmp_path: Path) -> None:
+    assert _kb("index", "status", data=tmp_path).returncode == 1
+    assert _kb("index", "rebuild", data=tmp_path, KB_EMBEDDING_MODEL="hashing").returncode == 0
+    result = _kb("index", "status", data=tmp_path)
+    assert result.returncode == 0 and '"model": "hashing-64"' in result.stdout
