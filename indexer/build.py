@@ -59,7 +59,7 @@ def build_index(
     embedder: Embedder,
     kb_revision: int,
     previous: HybridIndex | None = None,
-    ann_threshold: int = 200_000,
+    ann_threshold: int = 100_000,
     progress: bool | None = None,
 ) -> HybridIndex:
     """A complete new generation; ``previous`` is only read, never changed."""
