@@ -25,7 +25,7 @@ from kb_service.models import Role, utcnow
 from kb_service.services import ledger
 from kb_service.services.indexing import IndexService
 from kb_service.services.rendering import RenderInput, render, render_no_answer
-from kb_service.services.searching import article_url, check_locale
+from kb_service.services.searching import check_locale, hit_fields
 
 MAX_ALTERNATIVES = 3
 PUBLIC_CHANNELS = {"social"}
@@ -100,36 +100,18 @@ def answer(
 
 
 def _canonical(settings: Settings, hit: Hit, revision: int) -> CanonicalAnswer:
-    s = hit.section
+    fields = hit_fields(settings, hit)
+    del fields["confidence"]  # the answer's confidence is reported once, at the top
+    section = hit.section
     return CanonicalAnswer(
-        article_id=s.article_id,
-        key=s.key,
-        version=s.version,
-        locale=s.locale,
-        fallback_locale=hit.fallback_locale,
-        section_id=s.section_id,
-        heading_path=list(s.heading_path),
-        title=s.title,
-        markdown=s.text,
-        content_hash=s.content_hash,
-        kb_revision=revision,
-        url=article_url(settings, s.article_id, s.locale, s.anchor),
+        **fields, markdown=section.text, content_hash=section.content_hash, kb_revision=revision
     )
 
 
 def _alternative(settings: Settings, hit: Hit) -> Alternative:
-    s = hit.section
-    return Alternative(
-        article_id=s.article_id,
-        key=s.key,
-        version=s.version,
-        locale=s.locale,
-        section_id=s.section_id,
-        heading_path=list(s.heading_path),
-        title=s.title,
-        confidence=round(hit.confidence, 4),
-        url=article_url(settings, s.article_id, s.locale, s.anchor),
-    )
+    fields = hit_fields(settings, hit)
+    del fields["fallback_locale"]
+    return Alternative(**fields)
 
 
 def _handoff_suggestion(channel: str) -> str:

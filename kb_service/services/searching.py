@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlmodel import Session
 
 from indexer.hybrid import Hit
@@ -32,21 +34,26 @@ def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
     return flat[:limit].rsplit(" ", 1)[0] + "…"
 
 
-def hit_public(settings: Settings, hit: Hit) -> SearchHitPublic:
+def hit_fields(settings: Settings, hit: Hit) -> dict[str, Any]:
+    """What every API shape says about a hit: which section of which version, and where."""
     s = hit.section
+    return {
+        "article_id": s.article_id,
+        "key": s.key,
+        "version": s.version,
+        "locale": s.locale,
+        "fallback_locale": hit.fallback_locale,
+        "section_id": s.section_id,
+        "heading_path": list(s.heading_path),
+        "title": s.title,
+        "confidence": round(hit.confidence, 4),
+        "url": article_url(settings, s.article_id, s.locale, s.anchor),
+    }
+
+
+def hit_public(settings: Settings, hit: Hit) -> SearchHitPublic:
     return SearchHitPublic(
-        article_id=s.article_id,
-        key=s.key,
-        version=s.version,
-        locale=s.locale,
-        fallback_locale=hit.fallback_locale,
-        section_id=s.section_id,
-        heading_path=list(s.heading_path),
-        title=s.title,
-        snippet=snippet(s.text),
-        score=round(hit.score, 4),
-        confidence=round(hit.confidence, 4),
-        url=article_url(settings, s.article_id, s.locale, s.anchor),
+        **hit_fields(settings, hit), snippet=snippet(hit.section.text), score=round(hit.score, 4)
     )
 
 
