@@ -12,8 +12,10 @@ ENV PIP_NO_CACHE_DIR=1 \
     KB_PORT=8000
 
 WORKDIR /app
-# The CPU build of torch first, so nothing pulls a CUDA build.
-RUN pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
+# torch first, so nothing else picks a build. Pass --build-arg TORCH_INDEX=<PyTorch's CPU wheel
+# index> to get the small CPU-only build instead of the default (CUDA) one.
+ARG TORCH_INDEX=""
+RUN pip install torch==2.13.0 ${TORCH_INDEX:+--index-url "$TORCH_INDEX"}
 COPY pyproject.toml README.md ./
 COPY kb_service kb_service
 COPY indexer indexer
