@@ -117,7 +117,11 @@ def _to_article_file(path: Path, text: str, meta: dict[str, Any], body: str) -> 
 
 
 def import_folder(
-    session: Session, directory: Path, *, actor: Actor, max_chars: int = 200_000
+    session: Session,
+    directory: Path,
+    *,
+    actor: Actor,
+    max_chars: int = publishing.DEFAULT_MAX_CHARS,
 ) -> ImportReport:
     """Publish every good file; report the bad ones by file and line, and go on."""
     report = ImportReport()

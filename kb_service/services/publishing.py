@@ -32,6 +32,7 @@ from kb_service.models import (
 ARTICLE_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,119}$")
 LOCALE_PATTERN = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 MAX_TITLE_CHARS = 200
+DEFAULT_MAX_CHARS = 200_000  # KB_MAX_ARTICLE_CHARS overrides it at the edges
 
 _TRANSITIONS: dict[str, tuple[set[Status], Status]] = {
     "submit": ({Status.draft}, Status.in_review),
@@ -216,7 +217,7 @@ def transition(
     locale: str,
     step: str,
     comment: str | None = None,
-    max_chars: int = 200_000,
+    max_chars: int = DEFAULT_MAX_CHARS,
 ) -> Translation:
     """Apply one workflow step (submit, approve, reject, publish, archive)."""
     translation = get_translation(session, article_id, locale)
@@ -280,7 +281,7 @@ def publish_direct(
     locale: str,
     title: str,
     markdown: str,
-    max_chars: int = 200_000,
+    max_chars: int = DEFAULT_MAX_CHARS,
 ) -> ArticleVersion | None:
     """Operator publish (import): skips review; no new version when nothing changed."""
     _validate_for_publish(title, markdown, max_chars)

@@ -146,13 +146,13 @@ def save_draft(
 )
 def submit(article_id: str, locale: str, session: SessionDep, key: Editor) -> ArticlePublic:
     """draft → in_review."""
-    return _step(session, key, article_id, locale, "submit", None, 0)
+    return _step(session, key, article_id, locale, "submit")
 
 
 @router.post("/{article_id}/translations/{locale}/approve", summary="Approve", responses=ERRORS)
 def approve(article_id: str, locale: str, session: SessionDep, key: Reviewer) -> ArticlePublic:
     """in_review → approved."""
-    return _step(session, key, article_id, locale, "approve", None, 0)
+    return _step(session, key, article_id, locale, "approve")
 
 
 @router.post(
@@ -162,7 +162,7 @@ def reject(
     article_id: str, locale: str, body: ReviewComment, session: SessionDep, key: Reviewer
 ) -> ArticlePublic:
     """in_review or approved → draft, with a comment for the editor."""
-    return _step(session, key, article_id, locale, "reject", body.comment, 0)
+    return _step(session, key, article_id, locale, "reject", comment=body.comment)
 
 
 @router.post(
@@ -181,7 +181,9 @@ def publish(
 
     A draft that fails validation (empty title or body, too long, unclosed code fence) gets 422
     and the previous version stays live."""
-    result = _step(session, key, article_id, locale, "publish", None, settings.max_article_chars)
+    result = _step(
+        session, key, article_id, locale, "publish", max_chars=settings.max_article_chars
+    )
     tasks.add_task(index.refresh_quietly)
     return result
 
@@ -196,7 +198,7 @@ def archive(
     tasks: BackgroundTasks,
 ) -> ArticlePublic:
     """Take a translation out of service (KB revision + 1); its versions stay readable."""
-    result = _step(session, key, article_id, locale, "archive", None, 0)
+    result = _step(session, key, article_id, locale, "archive")
     tasks.add_task(index.refresh_quietly)
     return result
 
@@ -268,8 +270,9 @@ def _step(
     article_id: str,
     locale: str,
     step: str,
-    comment: str | None,
-    max_chars: int,
+    *,
+    comment: str | None = None,
+    max_chars: int = publishing.DEFAULT_MAX_CHARS,
 ) -> ArticlePublic:
     publishing.transition(
         session,
@@ -278,6 +281,6 @@ def _step(
         locale=locale,
         step=step,
         comment=comment,
-        max_chars=max_chars or 200_000,
+        max_chars=max_chars,
     )
     return article_public(session, publishing.get_article(session, article_id))
