@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,14 +75,18 @@ class SentenceTransformerEmbedder:
         self.batch_size = batch_size
         self._model: Any = None  # a SentenceTransformer once warm_up() ran
         self._views: Any = None  # an indexer.views.ViewEncoder when the model allows one
+        self._lock = threading.RLock()
         self.dimension = 0
         self.max_tokens = 512
         self.view_name = ""
 
     def warm_up(self) -> None:
         """Load the model (idempotent). Kept out of __init__ so construction is cheap."""
-        if self._model is not None:
-            return
+        with self._lock:
+            if self._model is None:
+                self._load()
+
+    def _load(self) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
@@ -101,6 +106,12 @@ class SentenceTransformerEmbedder:
         self.view_name = VIEW_NAME if self._views is not None else ""
 
     def embed(self, texts: Sequence[str], kind: Kind) -> Embedded:
+        # One request at a time through the model: Hugging Face fast tokenizers can raise "Already
+        # borrowed" when threads share them, and two cores gain nothing from parallel passes.
+        with self._lock:
+            return self._embed_locked(texts, kind)
+
+    def _embed_locked(self, texts: Sequence[str], kind: Kind) -> Embedded:
         self.warm_up()
         if not texts:
             empty = np.zeros((0, self.dimension), dtype=np.float32)
@@ -129,8 +140,11 @@ class SentenceTransformerEmbedder:
 
     def count_tokens(self, text: str) -> int:
         self.warm_up()
-        tokenizer = self._model.tokenizer
-        return len(tokenizer(self._prompts["passage"] + text, add_special_tokens=True)["input_ids"])
+        with self._lock:
+            encoded = self._model.tokenizer(
+                self._prompts["passage"] + text, add_special_tokens=True
+            )
+        return len(encoded["input_ids"])
 
 
 def _view_encoder(model: Any, folder: Path) -> Any:

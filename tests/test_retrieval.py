@@ -175,3 +175,34 @@ def test_manifest_mismatch_is_refused(tmp_path: Path, real_embedder: Embedder) -
 def test_search_needs_a_reader_role(demo_api: Api) -> None:
     assert demo_api.get("/v1/search", Role.agent, params={"q": "roaming"}).status_code == 200  # type: ignore[attr-defined]
     assert demo_api.client.get("/v1/search", params={"q": "roaming"}).status_code == 401
+
+
+def test_concurrent_searches_while_publishing(demo_api: Api) -> None:
+    """Request threads share one model: searches and a re-index at once must all succeed."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    questions = [
+        "roaming",
+        "Jak zmienić hasło do Wi-Fi?",
+        "Kako aktiviram eSIM?",
+        "Як заблокувати SIM-картку?",
+    ] * 6
+
+    def ask(question: str) -> int:
+        return int(demo_api.get("/v1/search", params={"q": question}).status_code)  # type: ignore[attr-defined]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        futures = [pool.submit(ask, q) for q in questions]
+        publish(
+            demo_api,
+            "concurrency",
+            "en-GB",
+            "Fax numbers",
+            "Nordlink no longer offers fax numbers for new customers.\n",
+        )
+        statuses = [f.result() for f in futures]
+    assert statuses == [200] * len(questions)
+    _wait_for_index(demo_api)
+    assert _search(demo_api, "Do you still offer fax numbers?")["hits"][0]["article_id"] == (
+        "concurrency"
+    )
