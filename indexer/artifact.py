@@ -115,16 +115,28 @@ def read_manifest(folder: Path) -> Manifest:
 
 
 def check_manifest(
-    manifest: Manifest, *, model: str, dimension: int, folder: Path, view: str = ""
+    manifest: Manifest,
+    *,
+    model: str,
+    folder: Path,
+    dimension: int | None = None,
+    view: str | None = None,
 ) -> None:
-    if manifest.model != model or manifest.dimension != dimension or not manifest.normalized:
+    """Refuse a generation built with other settings; ``None`` skips a check (before the
+    model is loaded, only its name is known)."""
+    if (
+        manifest.model != model
+        or (dimension is not None and manifest.dimension != dimension)
+        or not manifest.normalized
+    ):
         raise ManifestMismatch(
             f"The index at {folder} was built with model {manifest.model!r} "
-            f"(dimension {manifest.dimension}), but the settings name {model!r} "
-            f"(dimension {dimension}). Rebuild it with `kb index rebuild`, or set "
-            f"KB_EMBEDDING_MODEL to the model it was built with."
+            f"(dimension {manifest.dimension}), but the settings name {model!r}"
+            + (f" (dimension {dimension})" if dimension is not None else "")
+            + ". Rebuild it with `kb index rebuild`, or set KB_EMBEDDING_MODEL to the model "
+            "it was built with."
         )
-    if manifest.view != view:
+    if view is not None and manifest.view != view:
         raise ManifestMismatch(
             f"The index at {folder} has second view {manifest.view or 'none'!r}, but the "
             f"embedder gives {view or 'none'!r}. Rebuild it with `kb index rebuild`."

@@ -7,7 +7,7 @@ the reference, so a search never sees a half-built index.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import faiss
@@ -56,6 +56,7 @@ class Hit:
 class SearchResult:
     hits: list[Hit]
     language: str | None  # the question's language (given or detected)
+    kb_revision: int  # the KB revision of the index generation the hits came from
 
 
 @dataclass
@@ -69,6 +70,7 @@ class HybridIndex:
     views: NDArray[np.float32] | None = None
     _by_article: dict[str, list[int]] = field(default_factory=dict, repr=False)
     _languages: frozenset[str] = field(default_factory=frozenset, repr=False)
+    _internal: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, bool), repr=False)
 
     def __post_init__(self) -> None:
         grouped: dict[str, list[int]] = defaultdict(list)
@@ -76,6 +78,7 @@ class HybridIndex:
             grouped[section.article_id].append(i)
         self._by_article = dict(grouped)
         self._languages = frozenset(language_of(s.locale) for s in self.sections)
+        self._internal = np.fromiter((s.internal for s in self.sections), dtype=bool)
 
     def __len__(self) -> int:
         return len(self.sections)
@@ -93,8 +96,9 @@ class HybridIndex:
     ) -> SearchResult:
         """Best section of each of the ``limit`` best articles, in the question's language."""
         language = language_of(locale) if locale else detect_language(query, self._languages)
+        revision = self.manifest.kb_revision
         if not self.sections or not query.strip():
-            return SearchResult([], language)
+            return SearchResult([], language, revision)
         encoded = embedder.embed([query], "query")
         dense = dense_scores(self.dense, encoded.vectors[0])
         keyword = self.keyword.scores(analyze(query, language))
@@ -104,39 +108,35 @@ class HybridIndex:
         weights = {} if keyword_weight is None else {"keyword_weight": keyword_weight}
         fused = fuse(dense, keyword, view=view, **weights)
         if not include_internal:
-            fused = np.where(self._internal_mask(), -np.inf, fused).astype(np.float32)
-        hits = self._collect(fused, dense, keyword, locale, language, limit)
+            fused = np.where(self._internal, -np.inf, fused).astype(np.float32)
         hits = [
-            replace(h, confidence=confidence(h.dense_score, midpoint=confidence_midpoint))
-            for h in hits
+            Hit(
+                section=self.sections[i],
+                score=float(fused[i]),
+                dense_score=float(dense[i]),
+                keyword_score=float(keyword[i]),
+                confidence=confidence(float(dense[i]), midpoint=confidence_midpoint),
+                fallback_locale=fallback,
+            )
+            for i, fallback in self._collect(fused, locale, language, limit)
         ]
-        return SearchResult(hits, language)
-
-    def _internal_mask(self) -> NDArray[np.bool_]:
-        return np.fromiter((s.internal for s in self.sections), dtype=bool, count=len(self))
+        return SearchResult(hits, language, revision)
 
     def _collect(
-        self,
-        fused: NDArray[np.float32],
-        dense: NDArray[np.float32],
-        keyword: NDArray[np.float32],
-        locale: str | None,
-        language: str | None,
-        limit: int,
-    ) -> list[Hit]:
+        self, fused: NDArray[np.float32], locale: str | None, language: str | None, limit: int
+    ) -> list[tuple[int, bool]]:
+        """(section, is fallback locale) for the best section of each of the best articles."""
         order = np.argsort(-fused, kind="stable")[: max(limit, 1) * _CANDIDATE_FACTOR]
-        hits: list[Hit] = []
+        chosen: list[tuple[int, bool]] = []
         seen: set[str] = set()
         for i in order:
-            if not np.isfinite(fused[i]) or len(hits) >= limit:
+            if not np.isfinite(fused[i]) or len(chosen) >= limit:
                 break
             article_id = self.sections[i].article_id
-            if article_id in seen:
-                continue
-            seen.add(article_id)
-            best, fallback = self._best_in_language(article_id, fused, locale, language)
-            hits.append(self._hit(best, fused, dense, keyword, fallback))
-        return hits
+            if article_id not in seen:
+                seen.add(article_id)
+                chosen.append(self._best_in_language(article_id, fused, locale, language))
+        return chosen
 
     def _best_in_language(
         self, article_id: str, fused: NDArray[np.float32], locale: str | None, language: str | None
@@ -151,20 +151,3 @@ class HybridIndex:
                 return max(wanted, key=lambda i: float(fused[i])), False
         best = max(indices, key=lambda i: float(fused[i]))
         return best, language is not None
-
-    def _hit(
-        self,
-        i: int,
-        fused: NDArray[np.float32],
-        dense: NDArray[np.float32],
-        keyword: NDArray[np.float32],
-        fallback: bool,
-    ) -> Hit:
-        return Hit(
-            section=self.sections[i],
-            score=float(fused[i]),
-            dense_score=float(dense[i]),
-            keyword_score=float(keyword[i]),
-            confidence=0.0,  # set by search(), which knows the model's calibration
-            fallback_locale=fallback,
-        )

@@ -7,9 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kb_service.services.rendering import Rendering
-
-Channel = Literal["chat", "email", "phone", "social"]
+from kb_service.services.rendering import Channel, Rendering
 
 REQUEST_EXAMPLES = {
     "chat": {

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-Channel = Literal["chat", "email", "phone", "social"]
 
 
 class Settings(BaseSettings):
@@ -65,14 +62,9 @@ class Settings(BaseSettings):
     def index_dir(self) -> Path:
         return self.data_dir / "index"
 
-    def min_confidence(self, channel: Channel) -> float:
-        thresholds: dict[Channel, float] = {
-            "chat": self.min_confidence_chat,
-            "email": self.min_confidence_email,
-            "phone": self.min_confidence_phone,
-            "social": self.min_confidence_social,
-        }
-        return thresholds[channel]
+    def min_confidence(self, channel: str) -> float:
+        """The abstention threshold of a channel (``KB_MIN_CONFIDENCE_<CHANNEL>``)."""
+        return float(getattr(self, f"min_confidence_{channel}"))
 
 
 def get_settings() -> Settings:

@@ -206,3 +206,21 @@ def test_concurrent_searches_while_publishing(demo_api: Api) -> None:
     assert _search(demo_api, "Do you still offer fax numbers?")["hits"][0]["article_id"] == (
         "concurrency"
     )
+
+
+def test_results_name_the_revision_of_the_index_they_came_from(
+    demo_api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While a publish is not yet indexed, answers cite the serving generation, not the DB."""
+    monkeypatch.setattr(demo_api.index, "refresh_quietly", lambda: None)
+    publish(demo_api, "not-yet-indexed", "en-GB", "Pigeon post", "We do not deliver by pigeon.\n")
+    health = demo_api.client.get("/healthz").json()
+    assert health["kb_revision"] > health["index_revision"]
+    assert _search(demo_api, "roaming")["kb_revision"] == health["index_revision"]
+    answer = demo_api.post(
+        "/v1/answers", Role.agent, json={"question": "roaming", "channel": "chat"}
+    )
+    body = answer.json()  # type: ignore[attr-defined]
+    assert body["kb_revision"] == body["answer"]["kb_revision"] == health["index_revision"]
+    monkeypatch.undo()
+    demo_api.index.refresh()  # type: ignore[attr-defined]

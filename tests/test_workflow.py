@@ -22,6 +22,11 @@ def _ok(response: Any, status: int = 200) -> dict[str, Any]:
     return body
 
 
+def _create(api: Api) -> dict[str, Any]:
+    article = {"id": "roaming-eu", "locale": "en-GB", "title": "Roaming", "markdown": V1}
+    return _ok(api.post("/v1/articles", Role.editor, json=article), 201)
+
+
 def _publish_cycle(api: Api) -> None:
     _ok(api.post(f"{BASE}/submit", Role.editor))
     _ok(api.post(f"{BASE}/approve"))
@@ -73,14 +78,7 @@ def _ok_list(response: Any) -> list[dict[str, Any]]:
 
 
 def test_failed_publish_leaves_live_version(api: Api) -> None:
-    _ok(
-        api.post(
-            "/v1/articles",
-            Role.editor,
-            json={"id": "roaming-eu", "locale": "en-GB", "title": "Roaming", "markdown": V1},
-        ),
-        201,
-    )
+    _create(api)
     _publish_cycle(api)
     revision = _revision(api)
     _ok(api.put(f"{BASE}/draft", json={"title": "Roaming", "markdown": "   \n"}))
@@ -95,14 +93,7 @@ def test_failed_publish_leaves_live_version(api: Api) -> None:
 
 
 def test_reject_returns_to_draft_with_comment(api: Api) -> None:
-    _ok(
-        api.post(
-            "/v1/articles",
-            Role.editor,
-            json={"id": "roaming-eu", "locale": "en-GB", "title": "Roaming", "markdown": V1},
-        ),
-        201,
-    )
+    _create(api)
     _ok(api.post(f"{BASE}/submit", Role.editor))
     rejected = _ok(api.post(f"{BASE}/reject", json={"comment": "Check the price."}))
     translation = rejected["translations"][0]
@@ -110,14 +101,7 @@ def test_reject_returns_to_draft_with_comment(api: Api) -> None:
 
 
 def test_archive_takes_translation_out_and_raises_revision(api: Api) -> None:
-    _ok(
-        api.post(
-            "/v1/articles",
-            Role.editor,
-            json={"id": "roaming-eu", "locale": "en-GB", "title": "Roaming", "markdown": V1},
-        ),
-        201,
-    )
+    _create(api)
     _publish_cycle(api)
     revision = _revision(api)
     _ok(api.post(f"{BASE}/archive"))
@@ -127,14 +111,7 @@ def test_archive_takes_translation_out_and_raises_revision(api: Api) -> None:
 
 
 def test_translation_in_second_locale(api: Api) -> None:
-    _ok(
-        api.post(
-            "/v1/articles",
-            Role.editor,
-            json={"id": "roaming-eu", "locale": "en-GB", "title": "Roaming", "markdown": V1},
-        ),
-        201,
-    )
+    _create(api)
     pl = "/v1/articles/roaming-eu/translations/pl-PL"
     _ok(api.put(f"{pl}/draft", json={"title": "Roaming", "markdown": "Roaming w UE bez opłat."}))
     _ok(api.post(f"{pl}/submit", Role.editor))

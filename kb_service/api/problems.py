@@ -41,7 +41,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def problem_response(  # noqa: PLR0913
+def problem_response(
     status: int, title: str, detail: str, slug: str, instance: str, **extra: Any
 ) -> JSONResponse:
     # Extension members never override the standard ones (RFC 9457, section 3.2).

@@ -88,20 +88,18 @@ def run_retrieval_bench(
         service.refresh(progress=False)
         indexed = time.perf_counter()
         rankings, latencies = [], []
-        with session_scope(engine) as session:
-            for query in dataset.queries:
-                t0 = time.perf_counter()
-                response = search_sections(
-                    session,
-                    service,
-                    settings,
-                    query.text,
-                    locale=query.locale,
-                    limit=10,
-                    include_internal=True,
-                )
-                latencies.append((time.perf_counter() - t0) * 1000)
-                rankings.append([hit.article_id for hit in response.hits])
+        for query in dataset.queries:
+            t0 = time.perf_counter()
+            response = search_sections(
+                service,
+                settings,
+                query.text,
+                locale=query.locale,
+                limit=10,
+                include_internal=True,
+            )
+            latencies.append((time.perf_counter() - t0) * 1000)
+            rankings.append([hit.article_id for hit in response.hits])
         sections = len(service.current) if service.current else 0
         engine.dispose()
     return _report(

@@ -24,8 +24,9 @@ from kb_service.config import Settings
 from kb_service.models import Role, utcnow
 from kb_service.services import ledger
 from kb_service.services.indexing import IndexService
+from kb_service.services.publishing import check_locale
 from kb_service.services.rendering import RenderInput, render, render_no_answer
-from kb_service.services.searching import check_locale, hit_fields
+from kb_service.services.searching import hit_fields
 
 MAX_ALTERNATIVES = 3
 PUBLIC_CHANNELS = {"social"}
@@ -46,8 +47,7 @@ def answer(
         limit=MAX_ALTERNATIVES + 1,
         include_internal=include_internal,
     )
-    status = index.status()
-    revision = status.kb_revision if status else 0
+    revision = result.kb_revision  # the generation the hits came from, not a later one
     top = result.hits[0] if result.hits else None
     confidence = round(top.confidence, 4) if top else 0.0
     answered = top is not None and confidence >= settings.min_confidence(request.channel)

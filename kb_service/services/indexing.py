@@ -106,7 +106,7 @@ class IndexService:
     ) -> SearchResult:
         index = self.current
         if index is None:
-            return SearchResult([], None)
+            return SearchResult([], None, 0)
         return index.search(
             query,
             self.embedder,
@@ -130,14 +130,14 @@ def check_index_matches(settings: Settings) -> None:
     folder = artifact.current_generation(settings.index_dir)
     if folder is None or not (folder / "manifest.json").is_file():
         return
-    manifest = artifact.read_manifest(folder)
-    wanted = model_name_of(settings.embedding_model)
-    if manifest.model != wanted:
-        raise IndexMismatchError(
-            f"The index at {folder} was built with model {manifest.model!r}, but "
-            f"KB_EMBEDDING_MODEL={settings.embedding_model!r} names {wanted!r}. Rebuild it with "
-            f"`kb index rebuild`, or set KB_EMBEDDING_MODEL to the model it was built with."
+    try:
+        artifact.check_manifest(
+            artifact.read_manifest(folder),
+            model=model_name_of(settings.embedding_model),
+            folder=folder,
         )
+    except ManifestMismatch as exc:
+        raise IndexMismatchError(str(exc)) from exc
 
 
 def live_documents(session: Session) -> list[SourceDocument]:

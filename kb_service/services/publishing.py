@@ -159,7 +159,7 @@ def create_article(
     """A new article with its first translation as a draft."""
     article_id = article_id or _slug_id(title)
     _check_article_id(article_id)
-    _check_locale(locale)
+    check_locale(locale)
     if session.get(Article, article_id) is not None:
         raise ConflictError(f"An article with id {article_id!r} already exists.")
     if key is not None and session.exec(select(Article).where(Article.key == key)).first():
@@ -178,7 +178,7 @@ def save_draft(
 ) -> Translation:
     """Edit (or start) a translation's draft; a published version keeps serving meanwhile."""
     get_article(session, article_id)
-    _check_locale(locale)
+    check_locale(locale)
     translation = find_translation(session, article_id, locale)
     if translation is None:
         translation = _new_draft(article_id, locale, title, markdown, actor)
@@ -384,8 +384,9 @@ def _check_article_id(article_id: str) -> None:
         )
 
 
-def _check_locale(locale: str) -> None:
-    if not LOCALE_PATTERN.match(locale):
+def check_locale(locale: str | None) -> None:
+    """Refuse anything but a BCP 47 tag (None means "not given" and passes)."""
+    if locale is not None and not LOCALE_PATTERN.match(locale):
         raise ValidationFailed(f"Invalid locale {locale!r}: use a BCP 47 tag such as 'pl-PL'.")
 
 

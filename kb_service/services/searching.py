@@ -4,21 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import Session
-
 from indexer.hybrid import Hit
 from kb_service.config import Settings
-from kb_service.errors import ValidationFailed
 from kb_service.schemas import SearchHitPublic, SearchResponse
 from kb_service.services.indexing import IndexService
-from kb_service.services.publishing import LOCALE_PATTERN, kb_revision
+from kb_service.services.publishing import check_locale
 
 SNIPPET_CHARS = 240
-
-
-def check_locale(locale: str | None) -> None:
-    if locale is not None and not LOCALE_PATTERN.match(locale):
-        raise ValidationFailed(f"Invalid locale {locale!r}: use a BCP 47 tag such as 'pl-PL'.")
 
 
 def article_url(settings: Settings, article_id: str, locale: str, anchor: str = "") -> str:
@@ -58,7 +50,6 @@ def hit_public(settings: Settings, hit: Hit) -> SearchHitPublic:
 
 
 def search_sections(
-    session: Session,
     index: IndexService,
     settings: Settings,
     query: str,
@@ -72,6 +63,6 @@ def search_sections(
     return SearchResponse(
         query=query,
         language=result.language,
-        kb_revision=kb_revision(session),
+        kb_revision=result.kb_revision,
         hits=[hit_public(settings, h) for h in result.hits],
     )

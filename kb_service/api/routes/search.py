@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from kb_service.api.deps import IndexDep, Reader, SessionDep, SettingsDep
+from kb_service.api.deps import IndexDep, Reader, SettingsDep
 from kb_service.api.problems import ERRORS
 from kb_service.schemas import SearchResponse
 from kb_service.services.searching import search_sections
@@ -42,7 +42,6 @@ _EXAMPLE = {
     responses={**ERRORS, 200: {"content": {"application/json": {"example": _EXAMPLE}}}},
 )
 def search(
-    session: SessionDep,
     index: IndexDep,
     settings: SettingsDep,
     _: Reader,
@@ -52,6 +51,4 @@ def search(
 ) -> SearchResponse:
     """Hybrid (dense + keyword) search; sections in the question's language first, others
     marked `fallback_locale`."""
-    return search_sections(
-        session, index, settings, q, locale=locale, limit=limit, include_internal=True
-    )
+    return search_sections(index, settings, q, locale=locale, limit=limit, include_internal=True)
