@@ -166,12 +166,35 @@ def bench_retrieval(
     keyword_weight: Annotated[
         float | None, typer.Option(help="Override the fusion weight.")
     ] = None,
+    typo_rate: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Chance that each word of 4+ letters gets one typo (swap, drop or double a "
+            "letter); seeded by the query id, so runs are comparable.",
+        ),
+    ] = 0.0,
+    strip_diacritics: Annotated[
+        bool, typer.Option(help='Ask every question without diacritics ("oplata" for "opłata").')
+    ] = False,
 ) -> None:
-    """Import a dataset into a temporary KB, index it and score every query."""
+    """Import a dataset into a temporary KB, index it and score every query.
+
+    With --typo-rate or --strip-diacritics the questions are asked as a hurried customer
+    types them; the articles are left as they are.
+    """
     from kb_service.bench.retrieval import run_retrieval_bench
 
     configure_logging(logging.WARNING)
-    report = run_retrieval_bench(dataset, split=split, model=model, keyword_weight=keyword_weight)
+    report = run_retrieval_bench(
+        dataset,
+        split=split,
+        model=model,
+        keyword_weight=keyword_weight,
+        typo_rate=typo_rate,
+        strip_diacritics=strip_diacritics,
+    )
     typer.echo(json.dumps(report.as_json()) if as_json else report.as_text())
 
 

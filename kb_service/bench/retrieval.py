@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from indexer.embed import load_embedder
+from indexer.embed import Embedder, load_embedder
 from kb_service.bench.dataset import load_dataset
 from kb_service.bench.metrics import mrr_at, ndcg_at, percentile, recall_at, success_at_1
+from kb_service.bench.noise import add_noise
 from kb_service.config import Settings, get_settings
 from kb_service.db import make_engine, session_scope
 from kb_service.services.content_io import import_folder
@@ -34,6 +35,9 @@ class RetrievalReport:
     sections: int
     latency_ms_p50: float
     latency_ms_p95: float
+    typo_rate: float = 0.0
+    strip_diacritics: bool = False
+    questions_changed: int = 0
     per_language: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
@@ -48,6 +52,13 @@ class RetrievalReport:
             f"model load {self.model_load_seconds:.1f} s, index build {self.index_seconds:.1f} s, "
             f"query latency p50 {self.latency_ms_p50:.1f} ms, p95 {self.latency_ms_p95:.1f} ms",
         ]
+        if self.typo_rate or self.strip_diacritics:
+            lines.insert(
+                1,
+                f"questions typed with noise: typo rate {self.typo_rate:g}, "
+                f"diacritics {'stripped' if self.strip_diacritics else 'kept'}; "
+                f"{self.questions_changed} of {self.queries} questions changed",
+            )
         for language, scores in sorted(self.per_language.items()):
             lines.append(
                 f"  {language}: {int(scores['queries'])} queries, "
@@ -63,8 +74,16 @@ def run_retrieval_bench(
     split: str | None = None,
     model: str | None = None,
     keyword_weight: float | None = None,
+    typo_rate: float = 0.0,
+    strip_diacritics: bool = False,
     base: Settings | None = None,
+    embedder: Embedder | None = None,
 ) -> RetrievalReport:
+    """Score ``root``'s queries (optionally one split, optionally typed with noise).
+
+    ``embedder`` is for tests that already hold the model; the command loads it, and times
+    the load, like the service does at start-up.
+    """
     dataset = load_dataset(root, split)
     base = base or get_settings()
     with tempfile.TemporaryDirectory(prefix="kb-bench-") as tmp:
@@ -82,18 +101,24 @@ def run_retrieval_bench(
         with session_scope(engine) as session:
             import_folder(session, root, actor=Actor("bench"), max_chars=10**9)
         started = time.perf_counter()
-        embedder = load_embedder(settings.embedding_model, model_cache=settings.model_cache)
+        if embedder is None:
+            embedder = load_embedder(settings.embedding_model, model_cache=settings.model_cache)
         loaded = time.perf_counter()
         service = IndexService(settings, engine, embedder)
         service.refresh(progress=False)
         indexed = time.perf_counter()
         rankings, latencies = [], []
+        changed = 0
         for query in dataset.queries:
             t0 = time.perf_counter()
+            text = add_noise(
+                query.text, key=query.id, typo_rate=typo_rate, strip_diacritics=strip_diacritics
+            )
+            changed += text != query.text
             response = search_sections(
                 service,
                 settings,
-                query.text,
+                text,
                 locale=query.locale,
                 limit=10,
                 include_internal=True,
@@ -102,7 +127,7 @@ def run_retrieval_bench(
             rankings.append([hit.article_id for hit in response.hits])
         sections = len(service.current) if service.current else 0
         engine.dispose()
-    return _report(
+    report = _report(
         dataset,
         rankings,
         latencies,
@@ -112,6 +137,9 @@ def run_retrieval_bench(
         indexed - loaded,
         sections,
     )
+    report.typo_rate, report.strip_diacritics = typo_rate, strip_diacritics
+    report.questions_changed = changed
+    return report
 
 
 def _report(

@@ -1,0 +1,153 @@
+"""The retrieval benchmark: its question noise and a whole run on a small dataset."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from indexer.embed import Embedder
+from kb_service.bench.noise import add_noise
+from kb_service.bench.retrieval import run_retrieval_bench
+from kb_service.config import Settings
+
+KB = str(Path(sys.executable).parent / "kb")
+QUESTION = "Jak zwrócić zakupione czasopisma w sklepie internetowym?"
+
+
+def _edit_distance(a: str, b: str) -> int:
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+def test_noise_is_off_by_default() -> None:
+    assert add_noise(QUESTION, key="q1") == QUESTION
+
+
+def test_noise_is_the_same_for_the_same_question() -> None:
+    once = add_noise(QUESTION, key="q1", typo_rate=0.5)
+    assert once == add_noise(QUESTION, key="q1", typo_rate=0.5)
+    others = {add_noise(QUESTION, key=f"q{i}", typo_rate=0.5) for i in range(20)}
+    assert len(others) > 5, "the seed must depend on the question id"
+
+
+def test_every_long_word_gets_exactly_one_slip_at_rate_one() -> None:
+    noisy = add_noise(QUESTION, key="q7", typo_rate=1.0).split()
+    for clean, typed in zip(QUESTION.split(), noisy, strict=True):
+        word = clean.rstrip("?")
+        if len(word) < 4:
+            assert typed == clean
+        else:
+            # a swap is two single-letter edits; a drop or a doubled letter is one
+            assert typed != clean and typed[0] == clean[0]
+            assert 1 <= _edit_distance(clean, typed) <= 2
+
+
+def test_diacritics_are_stripped_from_latin_letters_only() -> None:
+    assert add_noise("Opłata za źdźbło, ŁÓDŹ", key="x", strip_diacritics=True) == (
+        "Oplata za zdzblo, LODZ"
+    )
+    assert add_noise("Kdaj bo račun plačan?", key="x", strip_diacritics=True) == (
+        "Kdaj bo racun placan?"
+    )
+    ukrainian = "Як змінити тариф у Київі?"
+    assert add_noise(ukrainian, key="x", strip_diacritics=True) == ukrainian
+
+
+def test_a_typo_rate_outside_zero_to_one_is_refused() -> None:
+    with pytest.raises(ValueError):
+        add_noise(QUESTION, key="q1", typo_rate=1.5)
+
+
+def _write_dataset(root: Path) -> Path:
+    """Three articles in the allegro_faq layout, one question each, two splits."""
+    articles = {
+        "roaming": (
+            "Roaming w Unii Europejskiej",
+            "Za granicą w UE dzwonisz i korzystasz z "
+            "internetu w cenie krajowej. Włącz roaming danych w ustawieniach telefonu.",
+        ),
+        "invoice": (
+            "Faktura za usługi",
+            "Fakturę znajdziesz w aplikacji w zakładce Płatności. "
+            "Możesz ją pobrać jako PDF albo zamówić wysyłkę e-mailem.",
+        ),
+        "sim": (
+            "Uszkodzona karta SIM",
+            "Jeśli karta SIM jest uszkodzona, zamów nową w salonie "
+            "lub w aplikacji. Numer telefonu pozostaje bez zmian.",
+        ),
+    }
+    (root / "articles").mkdir(parents=True)
+    for article_id, (title, text) in articles.items():
+        (root / "articles" / f"{article_id}.md").write_text(
+            f"---\nid: {article_id}\ntitle: {title}\nlocale: pl-PL\n---\n\n{text}\n",
+            encoding="utf-8",
+        )
+    queries = [
+        ("q1", "Czy za granicą w Niemczech zapłacę więcej za internet?", "roaming"),
+        ("q2", "Gdzie pobiorę fakturę?", "invoice"),
+        ("q3", "Moja karta SIM nie działa, co robić?", "sim"),
+    ]
+    (root / "queries.jsonl").write_text(
+        "".join(json.dumps({"id": q, "text": t, "locale": "pl-PL"}) + "\n" for q, t, _ in queries),
+        encoding="utf-8",
+    )
+    (root / "qrels.tsv").write_text("".join(f"{q}\t{a}\t1\n" for q, _, a in queries))
+    (root / "splits.tsv").write_text("q1\ttest-A\nq2\ttest-B\nq3\ttest-B\n")
+    return root
+
+
+@pytest.mark.model
+def test_a_whole_run_with_the_real_model(tmp_path: Path, real_embedder: Embedder) -> None:
+    dataset = _write_dataset(tmp_path / "set")
+    base = Settings(data_dir=tmp_path / "unused", embedding_model="default")
+    clean = run_retrieval_bench(dataset, base=base, embedder=real_embedder)
+    assert clean.queries == 3 and clean.sections == 3
+    assert clean.ndcg_at_10 == 1.0 and clean.success_at_1 == 1.0
+    split = run_retrieval_bench(dataset, split="test-B", base=base, embedder=real_embedder)
+    assert split.queries == 2
+    noisy = run_retrieval_bench(
+        dataset, base=base, embedder=real_embedder, typo_rate=0.3, strip_diacritics=True
+    )
+    assert noisy.typo_rate == 0.3 and noisy.strip_diacritics
+    assert "typo rate 0.3, diacritics stripped; 3 of 3 questions changed" in noisy.as_text()
+    assert clean.questions_changed == 0 and noisy.questions_changed == 3
+    # three very different topics: a hurried customer still gets the right article
+    assert noisy.success_at_1 == 1.0
+
+
+def test_the_command_prints_exactly_one_json_object(tmp_path: Path) -> None:
+    dataset = _write_dataset(tmp_path / "set")
+    result = subprocess.run(
+        [KB, "bench", "retrieval", "--dataset", str(dataset),
+         "--json", "--model", "hashing", "--typo-rate", "0.2", "--split", "test-B"],
+        capture_output=True, text=True, timeout=120,
+        env={**os.environ, "KB_DATA_DIR": str(tmp_path / "data")},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    for key in ("ndcg_at_10", "mrr_at_10", "recall_at_10", "success_at_1", "index_seconds",
+                "latency_ms_p50", "latency_ms_p95", "queries"):  # fmt: skip
+        assert key in report
+    assert report["queries"] == 2 and report["typo_rate"] == 0.2
+
+
+def test_the_command_refuses_a_typo_rate_above_one(tmp_path: Path) -> None:
+    dataset = _write_dataset(tmp_path / "set")
+    result = subprocess.run(
+        [KB, "bench", "retrieval", "--dataset", str(dataset),
+         "--typo-rate", "2"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "typo-rate" in result.stderr
