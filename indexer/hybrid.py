@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 
 from indexer.analysis import analyze, detect_language, language_of
 from indexer.dense import dense_scores
+from indexer.diacritics import DiacriticRestorer
 from indexer.documents import IndexedSection
 from indexer.embed import Embedder
 from indexer.fusion import CONFIDENCE_MIDPOINT, confidence, fuse
@@ -57,6 +58,7 @@ class SearchResult:
     hits: list[Hit]
     language: str | None  # the question's language (given or detected)
     kb_revision: int  # the KB revision of the index generation the hits came from
+    query: str = ""  # the question as searched (diacritics put back where they were missing)
 
 
 @dataclass
@@ -71,6 +73,7 @@ class HybridIndex:
     _by_article: dict[str, list[int]] = field(default_factory=dict, repr=False)
     _languages: frozenset[str] = field(default_factory=frozenset, repr=False)
     _internal: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, bool), repr=False)
+    _restorer: DiacriticRestorer = field(default_factory=lambda: DiacriticRestorer(()), repr=False)
 
     def __post_init__(self) -> None:
         grouped: dict[str, list[int]] = defaultdict(list)
@@ -79,6 +82,7 @@ class HybridIndex:
         self._by_article = dict(grouped)
         self._languages = frozenset(language_of(s.locale) for s in self.sections)
         self._internal = np.fromiter((s.internal for s in self.sections), dtype=bool)
+        self._restorer = DiacriticRestorer(s.passage_text() for s in self.sections)
 
     def __len__(self) -> int:
         return len(self.sections)
@@ -94,11 +98,16 @@ class HybridIndex:
         keyword_weight: float | None = None,
         confidence_midpoint: float = CONFIDENCE_MIDPOINT,
     ) -> SearchResult:
-        """Best section of each of the ``limit`` best articles, in the question's language."""
+        """Best section of each of the ``limit`` best articles, in the question's language.
+
+        A question typed without diacritics gets them back from the KB's own spelling first
+        (:mod:`indexer.diacritics`); everything after that sees the restored question.
+        """
+        query = self._restorer.restore(query)
         language = language_of(locale) if locale else detect_language(query, self._languages)
         revision = self.manifest.kb_revision
         if not self.sections or not query.strip():
-            return SearchResult([], language, revision)
+            return SearchResult([], language, revision, query)
         encoded = embedder.embed([query], "query")
         dense = dense_scores(self.dense, encoded.vectors[0])
         keyword = self.keyword.scores(analyze(query, language))
@@ -120,7 +129,7 @@ class HybridIndex:
             )
             for i, fallback in self._collect(fused, locale, language, limit)
         ]
-        return SearchResult(hits, language, revision)
+        return SearchResult(hits, language, revision, query)
 
     def _collect(
         self, fused: NDArray[np.float32], locale: str | None, language: str | None, limit: int

@@ -141,3 +141,13 @@ def test_hnsw_above_threshold_keeps_recall() -> None:
         found = set(np.argsort(-dense_scores(approximate, probe))[:10].tolist())
         hits += len(truth & found)
     assert hits / (10 * len(probes)) >= 0.99
+
+
+def test_a_question_without_diacritics_is_searched_with_them() -> None:
+    embedder = HashingEmbedder()
+    index = build_index(DOCS, embedder=embedder, kb_revision=1)
+    result = index.search(
+        "Gdzie znajde fakture?", embedder, locale="pl-PL"
+    )  # "znajdę": not in the KB
+    assert result.query == "Gdzie znajde fakturę?"
+    assert result.hits[0].section.article_id == "b"
