@@ -165,6 +165,10 @@ class SearchHitPublic(BaseModel):
 
 class SearchResponse(BaseModel):
     query: str
+    searched_as: str = Field(
+        description="The question as searched: diacritics the customer left out are put back "
+        'from the knowledge base\'s own spelling ("zaplacic" -> "zapłacić").'
+    )
     language: str | None = Field(description="The question's language, given or detected.")
     kb_revision: int
     hits: list[SearchHitPublic]

@@ -224,3 +224,22 @@ def test_results_name_the_revision_of_the_index_they_came_from(
     assert body["kb_revision"] == body["answer"]["kb_revision"] == health["index_revision"]
     monkeypatch.undo()
     demo_api.index.refresh()  # type: ignore[attr-defined]
+
+
+def test_questions_typed_without_diacritics_still_find_their_articles(demo_api: Api) -> None:
+    from kb_service.bench.noise import add_noise
+
+    found: dict[str, list[bool]] = defaultdict(list)
+    restored = 0
+    for i, (text, locale, article) in enumerate(_demo_queries()):
+        if locale not in ("pl-PL", "sl-SI"):
+            continue
+        plain = add_noise(text, key=str(i), strip_diacritics=True)
+        body = _search(demo_api, plain)  # no locale: detection sees the restored question
+        restored += body["searched_as"] != plain
+        top = body["hits"][0]
+        found[locale].append(top["article_id"] == article and top["locale"] == locale)
+    assert restored >= 10, "diacritics were put back in too few questions"
+    for locale, results in found.items():
+        share = sum(results) / len(results)
+        assert share >= 0.85, f"{locale} without diacritics: top-1 for {share:.0%}"
