@@ -15,6 +15,7 @@ router = APIRouter(prefix="/v1/search", tags=["search"])
 
 _EXAMPLE = {
     "query": "jak zmienić hasło do wifi",
+    "searched_as": "jak zmienić hasło do wifi",
     "language": "pl",
     "kb_revision": 52,
     "hits": [
