@@ -34,7 +34,7 @@ class DiacriticRestorer:
 
     def __init__(self, texts: Iterable[str]) -> None:
         # One pass of C-level counting over all the text, then work per distinct word only:
-        # about 1 s for 100k sections, and it is done once per index generation.
+        # a few seconds for 100k sections, done once per index generation.
         counts = Counter(_WORD.findall("\n".join(texts).casefold()))
         spellings: dict[str, list[tuple[int, str]]] = defaultdict(list)
         for word, count in counts.items():
