@@ -42,8 +42,9 @@ _WORD = re.compile(r"\w+")
 # Letters that NFKD does not decompose into base letter + combining mark, but that people
 # still type as the plain letter when they skip diacritics.
 _FOLD_EXTRA = str.maketrans(
-    {"ł": "l", "đ": "d", "ø": "o", "ß": "ss", "æ": "ae", "œ": "oe", "ı": "i", "ħ": "h"}
-)
+    {"ł": "l", "đ": "d", "ø": "o", "ß": "ss", "æ": "ae", "œ": "oe", "ı": "i", "ħ": "h",
+     "Ł": "L", "Đ": "D", "Ø": "O", "Æ": "AE", "Œ": "OE", "Ħ": "H"}
+)  # fmt: skip
 
 # Languages we let the detector choose from. Restricting the set keeps the detector from
 # answering with an exotic look-alike (e.g. Occitan for a short Catalan-ish question) and

@@ -52,9 +52,6 @@ class DiacriticRestorer:
             if best != folded and plain <= _MAX_PLAIN_SHARE * total:
                 self._restore[folded] = best
 
-    def __len__(self) -> int:
-        return len(self._restore)
-
     def restore(self, question: str) -> str:
         """``question`` with the diacritics of the KB's spelling put back where it had none."""
         if not self._restore:
@@ -62,10 +59,7 @@ class DiacriticRestorer:
 
         def put_back(match: re.Match[str]) -> str:
             word = match.group(0)
-            lower = word.casefold()
-            if not word.isascii():
-                return word
-            spelled = self._restore.get(lower)
+            spelled = self._restore.get(word.casefold()) if word.isascii() else None
             if spelled is None:
                 return word
             # keep the customer's capitalisation of the first letter

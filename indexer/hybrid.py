@@ -58,7 +58,7 @@ class SearchResult:
     hits: list[Hit]
     language: str | None  # the question's language (given or detected)
     kb_revision: int  # the KB revision of the index generation the hits came from
-    query: str = ""  # the question as searched (diacritics put back where they were missing)
+    query: str  # the question as searched (diacritics put back where they were missing)
 
 
 @dataclass

@@ -15,27 +15,22 @@ import random
 import re
 import unicodedata
 
+from indexer.analysis import fold_diacritics
+
 __all__ = ["add_noise"]
 
 # Only words of at least this many letters get a typo: short words ("do", "na", "jak") are
 # rarely mistyped in a way that survives, and changing them says little about retrieval.
 _MIN_WORD = 4
 _WORD = re.compile(r"[^\W\d_]+")
-# Latin letters that NFKD does not split into base letter + combining mark.
-_LATIN_EXTRA = str.maketrans({"ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ø": "o", "Ø": "O"})
 
 
 def _strip_latin_diacritics(text: str) -> str:
     """ "Opłata za zwrot" -> "Oplata za zwrot". Only Latin letters: in Cyrillic, й and ї are
     letters of their own that nobody drops, so a Ukrainian question is left as it is."""
-    letters = []
-    for ch in text.translate(_LATIN_EXTRA):
-        if ord(ch) > 127 and unicodedata.name(ch, "").startswith("LATIN"):
-            ch = "".join(
-                c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c)
-            )
-        letters.append(ch)
-    return "".join(letters)
+    return "".join(
+        fold_diacritics(ch) if unicodedata.name(ch, "").startswith("LATIN") else ch for ch in text
+    )
 
 
 def _typo(word: str, rng: random.Random) -> str:

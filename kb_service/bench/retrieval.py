@@ -110,11 +110,11 @@ def run_retrieval_bench(
         rankings, latencies = [], []
         changed = 0
         for query in dataset.queries:
-            t0 = time.perf_counter()
             text = add_noise(
                 query.text, key=query.id, typo_rate=typo_rate, strip_diacritics=strip_diacritics
             )
             changed += text != query.text
+            t0 = time.perf_counter()
             response = search_sections(
                 service,
                 settings,

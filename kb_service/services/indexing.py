@@ -106,7 +106,7 @@ class IndexService:
     ) -> SearchResult:
         index = self.current
         if index is None:
-            return SearchResult([], None, 0)
+            return SearchResult([], None, 0, query)
         return index.search(
             query,
             self.embedder,

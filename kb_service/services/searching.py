@@ -62,7 +62,7 @@ def search_sections(
     result = index.search(query, locale=locale, limit=limit, include_internal=include_internal)
     return SearchResponse(
         query=query,
-        searched_as=result.query or query,
+        searched_as=result.query,
         language=result.language,
         kb_revision=result.kb_revision,
         hits=[hit_public(settings, h) for h in result.hits],
