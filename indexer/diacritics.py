@@ -11,7 +11,7 @@ So before the question is searched, each plain-ASCII word that folds to a word o
 sections, and that the sections (almost) never write without diacritics, is replaced by its
 most frequent spelling there. No dictionary and no language model: the vocabulary is the KB's,
 so it works for whatever languages the editors write, and a question typed correctly has
-nothing to restore (3 of the 900 allegro_faq questions changed, all in one word).
+(almost) nothing to restore: the rare change puts a word into the KB's commonest form.
 """
 
 from __future__ import annotations
