@@ -1,4 +1,4 @@
-"""Text analysis for the keyword side: language codes, language detection, keyword tokens.
+"""Text analysis for the keyword side: keyword tokens (languages live in :mod:`indexer.locales`).
 
 Both passages and questions go through :func:`analyze`, so whatever it does to one it does
 to the other; the keyword index only ever sees its output.
@@ -23,14 +23,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Collection
 from functools import lru_cache
 
 import simplemma
-from py3langid.langid import MODEL_FILE, LanguageIdentifier
 from simplemma.strategies.dictionaries.dictionary_factory import SUPPORTED_LANGUAGES
 
-__all__ = ["analyze", "detect_language", "fold_diacritics", "language_of", "PREFIX_LENGTH"]
+from indexer.locales import language_of
+
+__all__ = ["analyze", "fold_diacritics", "PREFIX_LENGTH"]
 
 PREFIX_LENGTH = 5
 """Length of the truncation-prefix token (5 beat 6 and 7 on the tuning split and is the
@@ -46,62 +46,11 @@ _FOLD_EXTRA = str.maketrans(
      "Ł": "L", "Đ": "D", "Ø": "O", "Æ": "AE", "Œ": "OE", "Ħ": "H"}
 )  # fmt: skip
 
-# Languages we let the detector choose from. Restricting the set keeps the detector from
-# answering with an exotic look-alike (e.g. Occitan for a short Catalan-ish question) and
-# makes its probabilities meaningful among the languages a European contact centre meets.
-_DETECTABLE = (
-    "en", "pl", "sl", "uk", "de", "fr", "es", "it", "pt", "nl", "cs", "sk", "hr", "sr", "bs",
-    "ru", "hu", "ro", "bg", "lt", "lv", "et", "fi", "sv", "da", "no", "el", "tr", "ga", "mt",
-    "is", "sq", "mk", "be", "ca", "eu", "gl", "ar", "he", "zh", "ja", "ko", "hi", "vi", "id",
-)  # fmt: skip
-# Below this posterior the question is too short or too mixed to trust the guess
-# (e.g. "Kje je moj paket" splits ~0.28/0.27/0.26 between hr/sr/sl).
-_MIN_CONFIDENCE = 0.5
-# A preferred (KB) language needs at least this posterior to win an unsure call.
-_MIN_PREFERRED_SHARE = 0.15
-# Fewer letters than this carry no usable signal ("ok", "?", an order number).
-_MIN_LETTERS = 3
-
-
-def language_of(locale: str) -> str:
-    """Primary language subtag of a BCP 47 locale: ``"pl-PL"`` -> ``"pl"``, ``"uk"`` -> ``"uk"``."""
-    return locale.replace("_", "-").split("-", 1)[0].strip().lower()
-
 
 def fold_diacritics(token: str) -> str:
     """Strip diacritics (``"opłatę"`` -> ``"oplate"``), so questions typed without them match."""
     decomposed = unicodedata.normalize("NFKD", token.translate(_FOLD_EXTRA))
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-
-
-@lru_cache(maxsize=1)
-def _identifier() -> LanguageIdentifier:
-    # Loading the model takes a while; do it once per process. norm_probs gives posteriors
-    # we can threshold on.
-    identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-    identifier.set_languages(list(_DETECTABLE))
-    return identifier
-
-
-def detect_language(text: str, prefer: Collection[str] = ()) -> str | None:
-    """ISO 639-1 code of a short question, or ``None`` when the guess is not trustworthy.
-
-    ``prefer`` names the languages the knowledge base is written in. When the detector is
-    unsure between close languages ("Kje je moj paket": hr/sr/sl ~0.28/0.27/0.26), the best
-    preferred language wins if it has a fair share of the probability.
-    """
-    if sum(ch.isalpha() for ch in text) < _MIN_LETTERS:
-        return None
-    ranked = [(str(lang), float(p)) for lang, p in _identifier().rank(text)]
-    lang, probability = ranked[0]
-    if probability >= _MIN_CONFIDENCE:
-        return lang
-    preferred = [(lang, p) for lang, p in ranked if lang in prefer]
-    if preferred and preferred[0][1] >= _MIN_PREFERRED_SHARE:
-        mass = sum(p for _, p in preferred)
-        if preferred[0][1] >= 0.5 * mass:
-            return preferred[0][0]
-    return None
 
 
 @lru_cache(maxsize=1)

@@ -15,12 +15,13 @@ import numpy as np
 from numpy.typing import NDArray
 from tqdm import tqdm
 
-from indexer.analysis import analyze, language_of
+from indexer.analysis import analyze
 from indexer.dense import build_dense, kind_of
 from indexer.documents import IndexedSection, SourceDocument
 from indexer.embed import Embedder
 from indexer.hybrid import HybridIndex, Manifest
 from indexer.keyword import KeywordIndex
+from indexer.locales import language_of
 from indexer.split import MarkdownSplitter
 
 log = logging.getLogger(__name__)

@@ -14,13 +14,14 @@ import faiss
 import numpy as np
 from numpy.typing import NDArray
 
-from indexer.analysis import analyze, detect_language, language_of
+from indexer.analysis import analyze
 from indexer.dense import dense_scores
 from indexer.diacritics import DiacriticRestorer
 from indexer.documents import IndexedSection
 from indexer.embed import Embedder
 from indexer.fusion import CONFIDENCE_MIDPOINT, confidence, fuse
 from indexer.keyword import KeywordIndex
+from indexer.locales import detect_language, language_of
 
 # How many top sections we look through to fill ``limit`` distinct articles.
 _CANDIDATE_FACTOR = 30

@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from indexer.analysis import analyze, detect_language, fold_diacritics, language_of
+from indexer.analysis import analyze, fold_diacritics
+from indexer.locales import detect_language, language_of
 
 
 def shared(a: str, b: str, lang: str | None) -> set[str]:

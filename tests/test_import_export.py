@@ -14,8 +14,9 @@ from sqlmodel import Session, func, select
 from kb_service.config import Settings
 from kb_service.db import make_engine
 from kb_service.models import Article, ArticleVersion, Translation, Visibility
+from kb_service.services.articles import kb_revision
 from kb_service.services.content_io import export_folder, import_folder
-from kb_service.services.publishing import Actor, kb_revision
+from kb_service.services.publishing import Actor
 from tests.conftest import ALLEGRO, CONTENT
 
 OPERATOR = Actor("test")

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from kb_service.services.rendering import (
+from kb_service.rendering import (
     Channel,
     ChatRendering,
     EmailRendering,
@@ -14,9 +14,9 @@ from kb_service.services.rendering import (
     render,
     render_no_answer,
 )
-from kb_service.services.rendering.markup import to_blocks, to_html, to_text
-from kb_service.services.rendering.phone import MAX_SECONDS
-from kb_service.services.rendering.social import MAX_CHARS
+from kb_service.rendering.markup import to_blocks, to_html, to_text
+from kb_service.rendering.phone import MAX_SECONDS
+from kb_service.rendering.social import MAX_CHARS
 
 CHANNELS: list[Channel] = ["chat", "email", "phone", "social"]
 URL = "https://help.example.com/kb/KB-0042"

@@ -13,33 +13,31 @@ import uuid
 from sqlmodel import Session
 
 from indexer.hybrid import Hit
-from kb_service.answer_schemas import (
+from indexer.locales import locale_for_language
+from kb_service.config import Settings
+from kb_service.models import Role, utcnow
+from kb_service.rendering import RenderInput, render, render_no_answer
+from kb_service.schemas.answers import (
     Alternative,
     AnswerRequest,
     AnswerResponse,
     CanonicalAnswer,
     Handoff,
 )
-from kb_service.config import Settings
-from kb_service.models import Role, utcnow
 from kb_service.services import ledger
 from kb_service.services.indexing import IndexService
-from kb_service.services.publishing import check_locale
-from kb_service.services.rendering import RenderInput, render, render_no_answer
-from kb_service.services.searching import hit_fields
+from kb_service.services.searching import confidence_of, section_ref
 
 MAX_ALTERNATIVES = 3
 PUBLIC_CHANNELS = {"social"}
 # Keys of these roles face customers directly (bots, the public chat widget): no internal content.
 PUBLIC_ROLES = {Role.bot}
-_LOCALE_OF_LANGUAGE = {"en": "en-GB", "pl": "pl-PL", "sl": "sl-SI", "uk": "uk-UA"}
 
 
 def answer(
     session: Session, index: IndexService, settings: Settings, request: AnswerRequest, role: Role
 ) -> tuple[AnswerResponse, str]:
     """Returns the response and the exact JSON stored in the ledger (and sent)."""
-    check_locale(request.locale)
     include_internal = request.channel not in PUBLIC_CHANNELS and role not in PUBLIC_ROLES
     result = index.search(
         request.question,
@@ -49,11 +47,9 @@ def answer(
     )
     revision = result.kb_revision  # the generation the hits came from, not a later one
     top = result.hits[0] if result.hits else None
-    confidence = round(top.confidence, 4) if top else 0.0
+    confidence = confidence_of(top) if top else 0.0
     answered = top is not None and confidence >= settings.min_confidence(request.channel)
-    reply_locale = request.locale or _LOCALE_OF_LANGUAGE.get(
-        result.language or "", settings.default_locale
-    )
+    reply_locale = request.locale or locale_for_language(result.language, settings.default_locale)
     if answered and top is not None:
         canonical = _canonical(settings, top, revision)
         rendering = render(
@@ -100,18 +96,12 @@ def answer(
 
 
 def _canonical(settings: Settings, hit: Hit, revision: int) -> CanonicalAnswer:
-    fields = hit_fields(settings, hit)
-    del fields["confidence"]  # the answer's confidence is reported once, at the top
-    section = hit.section
-    return CanonicalAnswer(
-        **fields, markdown=section.text, content_hash=section.content_hash, kb_revision=revision
-    )
+    ref = section_ref(settings, hit)
+    return CanonicalAnswer(**dict(ref), markdown=hit.section.text, kb_revision=revision)
 
 
 def _alternative(settings: Settings, hit: Hit) -> Alternative:
-    fields = hit_fields(settings, hit)
-    del fields["fallback_locale"]
-    return Alternative(**fields)
+    return Alternative(**dict(section_ref(settings, hit)), confidence=confidence_of(hit))
 
 
 def _handoff_suggestion(channel: str) -> str:

@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 
 from kb_service.errors import KbError
 from kb_service.models import Article, Translation, Visibility
-from kb_service.services import publishing
+from kb_service.services import articles, publishing
 from kb_service.services.publishing import Actor
 
 _KNOWN_FIELDS = {"id", "title", "locale", "tags", "translation_of", "visibility", "key"}
@@ -191,7 +191,7 @@ def _import_one(
 
 
 def _mark_source_locale(session: Session, item: ArticleFile) -> None:
-    translations = publishing.translations_of(session, item.article_id)
+    translations = articles.translations_of(session, item.article_id)
     source = next(
         (t for t in translations if t.translation_of_locale is None and t.locale != item.locale),
         None,
@@ -208,8 +208,8 @@ def export_folder(session: Session, directory: Path) -> int:
     directory.mkdir(parents=True, exist_ok=True)
     written = 0
     for article in session.exec(select(Article).order_by(Article.id)):
-        for translation in publishing.translations_of(session, article.id):
-            version = publishing.live_version(session, translation)
+        for translation in articles.translations_of(session, article.id):
+            version = articles.live_version(session, translation)
             if version is None:
                 continue
             name, meta = _export_meta(article, translation, version.title)

@@ -24,7 +24,7 @@ from indexer.hybrid import HybridIndex, SearchResult
 from kb_service.config import Settings
 from kb_service.errors import IndexMismatchError
 from kb_service.models import Article, ArticleVersion, Status, Translation, Visibility
-from kb_service.services.publishing import kb_revision
+from kb_service.services.articles import kb_revision
 
 log = logging.getLogger(__name__)
 

@@ -7,25 +7,21 @@ from datetime import timedelta
 
 from sqlmodel import Session, col, select
 
-from kb_service.answer_schemas import (
-    ArticleFeedback,
-    FeedbackSummary,
-    GapReport,
-    UnansweredQuestion,
-)
 from kb_service.models import AnswerRecord, Article, Feedback, utcnow
+from kb_service.schemas.common import FeedbackCounts
+from kb_service.schemas.insights import ArticleFeedback, GapReport, UnansweredQuestion
 
 MAX_REASONS = 5
 
 
-def feedback_summary(session: Session, article_id: str) -> FeedbackSummary:
+def feedback_summary(session: Session, article_id: str) -> FeedbackCounts:
     rows = session.exec(select(Feedback).where(Feedback.article_id == article_id)).all()
     reasons = [
         r.reason
         for r in sorted(rows, key=lambda r: r.created_at, reverse=True)
         if r.reason and not r.helpful
     ]
-    return FeedbackSummary(
+    return FeedbackCounts(
         helpful=sum(r.helpful for r in rows),
         not_helpful=sum(not r.helpful for r in rows),
         recent_reasons=reasons[:MAX_REASONS],

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
-from kb_service.answer_schemas import AnswerResponse, PreviouslyTold
 from kb_service.errors import NotFoundError
 from kb_service.models import (
     AnonymousAnswerCount,
@@ -17,7 +16,9 @@ from kb_service.models import (
     Feedback,
     Status,
 )
-from kb_service.services.publishing import find_translation
+from kb_service.schemas.answers import AnswerResponse
+from kb_service.schemas.customers import PreviouslyTold
+from kb_service.services.articles import find_translation
 
 
 def record(

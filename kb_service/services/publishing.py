@@ -15,9 +15,9 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
-from kb_service.errors import ConflictError, NotFoundError, ValidationFailed, WorkflowError
+from kb_service.errors import ConflictError, ValidationFailed, WorkflowError
 from kb_service.models import (
     Article,
     ArticleVersion,
@@ -28,10 +28,16 @@ from kb_service.models import (
     WorkflowEvent,
     utcnow,
 )
+from kb_service.services.articles import (
+    find_translation,
+    get_article,
+    get_translation,
+    get_version,
+    latest_version_number,
+    live_version,
+)
+from kb_service.validation import MAX_TITLE_CHARS, check_article_id, check_locale
 
-ARTICLE_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,119}$")
-LOCALE_PATTERN = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
-MAX_TITLE_CHARS = 200
 DEFAULT_MAX_CHARS = 200_000  # KB_MAX_ARTICLE_CHARS overrides it at the edges
 
 _TRANSITIONS: dict[str, tuple[set[Status], Status]] = {
@@ -57,90 +63,6 @@ class Actor:
     name: str
 
 
-# ---------------------------------------------------------------- reads
-
-
-def kb_revision(session: Session) -> int:
-    state = session.get(KbState, 1)
-    return state.revision if state else 0
-
-
-def get_article(session: Session, article_id: str) -> Article:
-    article = session.get(Article, article_id)
-    if article is None:
-        raise NotFoundError(f"No article with id {article_id!r}.")
-    return article
-
-
-def find_article(session: Session, id_or_key: str) -> Article:
-    """An article by its id or by its spoken key (``KB-0042``)."""
-    article = session.get(Article, id_or_key)
-    if article is None:
-        article = session.exec(select(Article).where(Article.key == id_or_key.upper())).first()
-    if article is None:
-        raise NotFoundError(f"No article with id or key {id_or_key!r}.")
-    return article
-
-
-def translations_of(session: Session, article_id: str) -> list[Translation]:
-    query = select(Translation).where(Translation.article_id == article_id)
-    return list(session.exec(query.order_by(col(Translation.locale))))
-
-
-def find_translation(session: Session, article_id: str, locale: str) -> Translation | None:
-    query = select(Translation).where(
-        Translation.article_id == article_id, Translation.locale == locale
-    )
-    return session.exec(query).first()
-
-
-def get_translation(session: Session, article_id: str, locale: str) -> Translation:
-    get_article(session, article_id)
-    translation = find_translation(session, article_id, locale)
-    if translation is None:
-        raise NotFoundError(f"Article {article_id!r} has no {locale} translation.")
-    return translation
-
-
-def get_version(session: Session, article_id: str, locale: str, version: int) -> ArticleVersion:
-    row = session.exec(
-        select(ArticleVersion).where(
-            ArticleVersion.article_id == article_id,
-            ArticleVersion.locale == locale,
-            ArticleVersion.version == version,
-        )
-    ).first()
-    if row is None:
-        raise NotFoundError(f"Article {article_id!r} ({locale}) has no version {version}.")
-    return row
-
-
-def list_versions(session: Session, article_id: str, locale: str) -> list[ArticleVersion]:
-    get_translation(session, article_id, locale)
-    query = select(ArticleVersion).where(
-        ArticleVersion.article_id == article_id, ArticleVersion.locale == locale
-    )
-    return list(session.exec(query.order_by(col(ArticleVersion.version))))
-
-
-def live_version(session: Session, translation: Translation) -> ArticleVersion | None:
-    """The version that serves answers, or None when archived or never published."""
-    if translation.status == Status.archived or translation.live_version is None:
-        return None
-    return get_version(
-        session, translation.article_id, translation.locale, translation.live_version
-    )
-
-
-def latest_version_number(session: Session, article_id: str, locale: str) -> int:
-    versions = session.exec(
-        select(ArticleVersion.version).where(
-            ArticleVersion.article_id == article_id, ArticleVersion.locale == locale
-        )
-    ).all()
-    return max(versions, default=0)
-
-
 # ---------------------------------------------------------------- writes
 
 
@@ -158,7 +80,7 @@ def create_article(
 ) -> Article:
     """A new article with its first translation as a draft."""
     article_id = article_id or _slug_id(title)
-    _check_article_id(article_id)
+    check_article_id(article_id)
     check_locale(locale)
     if session.get(Article, article_id) is not None:
         raise ConflictError(f"An article with id {article_id!r} already exists.")
@@ -375,19 +297,6 @@ def _validate_for_publish(title: str, markdown: str, max_chars: int) -> None:
         problems.append("the body has an unclosed ``` code fence")
     if problems:
         raise ValidationFailed("Cannot publish: " + "; ".join(problems) + ".", problems=problems)
-
-
-def _check_article_id(article_id: str) -> None:
-    if not ARTICLE_ID_PATTERN.match(article_id):
-        raise ValidationFailed(
-            f"Invalid article id {article_id!r}: use letters, digits, '.', '_' or '-' (max 120)."
-        )
-
-
-def check_locale(locale: str | None) -> None:
-    """Refuse anything but a BCP 47 tag (None means "not given" and passes)."""
-    if locale is not None and not LOCALE_PATTERN.match(locale):
-        raise ValidationFailed(f"Invalid locale {locale!r}: use a BCP 47 tag such as 'pl-PL'.")
 
 
 def _next_key(session: Session) -> str:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from indexer.hybrid import Hit
 from kb_service.config import Settings
-from kb_service.schemas import SearchHitPublic, SearchResponse
+from kb_service.schemas.common import SectionRef
+from kb_service.schemas.search import SearchHitPublic, SearchResponse
 from kb_service.services.indexing import IndexService
-from kb_service.services.publishing import check_locale
 
 SNIPPET_CHARS = 240
 
@@ -26,26 +24,34 @@ def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
     return flat[:limit].rsplit(" ", 1)[0] + "…"
 
 
-def hit_fields(settings: Settings, hit: Hit) -> dict[str, Any]:
+def section_ref(settings: Settings, hit: Hit) -> SectionRef:
     """What every API shape says about a hit: which section of which version, and where."""
     s = hit.section
-    return {
-        "article_id": s.article_id,
-        "key": s.key,
-        "version": s.version,
-        "locale": s.locale,
-        "fallback_locale": hit.fallback_locale,
-        "section_id": s.section_id,
-        "heading_path": list(s.heading_path),
-        "title": s.title,
-        "confidence": round(hit.confidence, 4),
-        "url": article_url(settings, s.article_id, s.locale, s.anchor),
-    }
+    return SectionRef(
+        article_id=s.article_id,
+        key=s.key,
+        version=s.version,
+        locale=s.locale,
+        fallback_locale=hit.fallback_locale,
+        section_id=s.section_id,
+        heading_path=list(s.heading_path),
+        title=s.title,
+        content_hash=s.content_hash,
+        url=article_url(settings, s.article_id, s.locale, s.anchor),
+    )
+
+
+def confidence_of(hit: Hit) -> float:
+    """A hit's confidence as every response reports it (4 decimals)."""
+    return round(hit.confidence, 4)
 
 
 def hit_public(settings: Settings, hit: Hit) -> SearchHitPublic:
     return SearchHitPublic(
-        **hit_fields(settings, hit), snippet=snippet(hit.section.text), score=round(hit.score, 4)
+        **dict(section_ref(settings, hit)),
+        snippet=snippet(hit.section.text),
+        score=round(hit.score, 4),
+        confidence=confidence_of(hit),
     )
 
 
@@ -58,7 +64,6 @@ def search_sections(
     limit: int,
     include_internal: bool,
 ) -> SearchResponse:
-    check_locale(locale)
     result = index.search(query, locale=locale, limit=limit, include_internal=include_internal)
     return SearchResponse(
         query=query,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Query, status
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from kb_service.api.deps import (
     Editor,
@@ -18,50 +18,21 @@ from kb_service.api.deps import (
 )
 from kb_service.api.problems import ERRORS
 from kb_service.errors import NotFoundError
-from kb_service.models import Article, ArticleVersion, Translation
-from kb_service.schemas import (
+from kb_service.schemas.articles import (
     ArticleCreate,
     ArticleList,
     ArticleMetaUpdate,
     ArticlePublic,
-    ArticleSummary,
     DraftUpdate,
-    FeedbackCounts,
     ReviewComment,
     RollbackRequest,
-    TranslationPublic,
     VersionPublic,
     VersionSummary,
 )
-from kb_service.services import insights, publishing
+from kb_service.services import articles, publishing
+from kb_service.services.articles import article_public
 
 router = APIRouter(prefix="/v1/articles", tags=["articles"])
-
-
-def article_public(session: Session, article: Article) -> ArticlePublic:
-    return ArticlePublic(
-        id=article.id,
-        key=article.key,
-        tags=article.tags,
-        visibility=article.visibility,
-        translations=[
-            _translation_public(t) for t in publishing.translations_of(session, article.id)
-        ],
-        feedback=FeedbackCounts(**insights.feedback_summary(session, article.id).model_dump()),
-        kb_revision=publishing.kb_revision(session),
-    )
-
-
-def _translation_public(t: Translation) -> TranslationPublic:
-    return TranslationPublic(
-        locale=t.locale,
-        status=t.status,
-        live_version=t.live_version,
-        draft_title=t.draft_title,
-        draft_author=t.draft_author,
-        review_comment=t.review_comment,
-        updated_at=t.updated_at,
-    )
 
 
 @router.get("", summary="List articles", responses=ERRORS)
@@ -73,23 +44,7 @@ def list_articles(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> ArticleList:
     """Articles with their locales, optionally filtered by tag, ordered by key."""
-    articles = list(session.exec(select(Article).order_by(col(Article.key))))
-    if tag:
-        articles = [a for a in articles if tag in a.tags]
-    locales: dict[str, list[str]] = {}
-    for t in session.exec(select(Translation)):
-        locales.setdefault(t.article_id, []).append(t.locale)
-    items = [
-        ArticleSummary(
-            id=a.id,
-            key=a.key,
-            tags=a.tags,
-            visibility=a.visibility,
-            locales=sorted(locales.get(a.id, [])),
-        )
-        for a in articles[offset : offset + limit]
-    ]
-    return ArticleList(items=items, total=len(articles))
+    return articles.list_articles(session, tag=tag, limit=limit, offset=offset)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Create an article", responses=ERRORS)
@@ -111,7 +66,7 @@ def create_article(body: ArticleCreate, session: SessionDep, key: Editor) -> Art
 @router.get("/{article_id}", summary="Get an article", responses=ERRORS)
 def get_article(article_id: str, session: SessionDep, _: Reader) -> ArticlePublic:
     """An article by id or spoken key (KB-0042), with each translation's workflow state."""
-    return article_public(session, publishing.find_article(session, article_id))
+    return article_public(session, articles.find_article(session, article_id))
 
 
 @router.patch("/{article_id}", summary="Change tags or visibility", responses=ERRORS)
@@ -138,7 +93,7 @@ def save_draft(
         title=body.title,
         markdown=body.markdown,
     )
-    return article_public(session, publishing.get_article(session, article_id))
+    return article_public(session, articles.get_article(session, article_id))
 
 
 @router.post(
@@ -233,8 +188,8 @@ def rollback(
 @router.get("/{article_id}/translations/{locale}", summary="Get the live version", responses=ERRORS)
 def get_live(article_id: str, locale: str, session: SessionDep, _: Reader) -> VersionPublic:
     """The version that answers are served from now."""
-    translation = publishing.get_translation(session, article_id, locale)
-    version = publishing.live_version(session, translation)
+    translation = articles.get_translation(session, article_id, locale)
+    version = articles.live_version(session, translation)
     if version is None:
         raise NotFoundError(f"The {locale} translation of {article_id!r} is not live.")
     return VersionPublic.model_validate(version, from_attributes=True)
@@ -247,7 +202,7 @@ def list_versions(
     article_id: str, locale: str, session: SessionDep, _: Reader
 ) -> list[VersionSummary]:
     """Every published version, oldest first."""
-    rows = publishing.list_versions(session, article_id, locale)
+    rows = articles.list_versions(session, article_id, locale)
     return [VersionSummary.model_validate(v, from_attributes=True) for v in rows]
 
 
@@ -260,7 +215,7 @@ def get_version(
     article_id: str, locale: str, version: int, session: SessionDep, _: Reader
 ) -> VersionPublic:
     """One immutable version, readable forever (answers cite these)."""
-    row: ArticleVersion = publishing.get_version(session, article_id, locale, version)
+    row = articles.get_version(session, article_id, locale, version)
     return VersionPublic.model_validate(row, from_attributes=True)
 
 
@@ -283,4 +238,4 @@ def _step(
         comment=comment,
         max_chars=max_chars,
     )
-    return article_public(session, publishing.get_article(session, article_id))
+    return article_public(session, articles.get_article(session, article_id))

@@ -6,7 +6,7 @@ from fastapi import APIRouter, status
 
 from kb_service.api.deps import Admin, SessionDep
 from kb_service.api.problems import ERRORS
-from kb_service.schemas import KeyCreate, KeyCreated, KeyPublic
+from kb_service.schemas.keys import KeyCreate, KeyCreated, KeyPublic
 from kb_service.services import keys
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"])

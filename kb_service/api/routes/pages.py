@@ -8,8 +8,8 @@ from fastapi.responses import HTMLResponse
 from kb_service.api.deps import SessionDep
 from kb_service.errors import NotFoundError
 from kb_service.models import Visibility
-from kb_service.services import publishing
-from kb_service.services.rendering.page import article_page
+from kb_service.rendering.page import article_page
+from kb_service.services import articles
 
 router = APIRouter(prefix="/kb", tags=["pages"])
 
@@ -25,9 +25,9 @@ router = APIRouter(prefix="/kb", tags=["pages"])
 )
 def public_article(article_id: str, locale: str, session: SessionDep) -> HTMLResponse:
     """The live version as a web page; answers link here (with `#section-anchor`)."""
-    article = publishing.get_article(session, article_id)
-    translation = publishing.get_translation(session, article_id, locale)
-    version = publishing.live_version(session, translation)
+    article = articles.get_article(session, article_id)
+    translation = articles.get_translation(session, article_id, locale)
+    version = articles.live_version(session, translation)
     if article.visibility != Visibility.public or version is None:
         raise NotFoundError(f"No public live article {article_id!r} in {locale}.")
     return HTMLResponse(

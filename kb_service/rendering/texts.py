@@ -8,6 +8,8 @@ are gendered) because the same text is used by human agents and by bots.
 
 from dataclasses import dataclass
 
+from indexer.locales import language_of
+
 
 @dataclass(frozen=True)
 class Texts:
@@ -163,11 +165,6 @@ UK = Texts(
 )
 
 _BY_LANGUAGE: dict[str, Texts] = {"en": EN, "pl": PL, "sl": SL, "uk": UK}
-
-
-def language_of(locale: str) -> str:
-    """The primary language subtag, lower-cased; tolerates POSIX-style "pl_PL"."""
-    return locale.strip().replace("_", "-").split("-")[0].lower()
 
 
 def texts_for(locale: str) -> Texts:

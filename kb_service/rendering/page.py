@@ -13,7 +13,7 @@ import nh3
 from markdown.extensions.toc import TocExtension
 
 from indexer.split import slugify
-from kb_service.services.rendering.markup import _SCHEMES, _TAGS
+from kb_service.rendering.markup import _SCHEMES, _TAGS
 
 _HEADINGS = {f"h{n}" for n in range(1, 7)}
 _PAGE_CLEANER = nh3.Cleaner(

@@ -1,0 +1,187 @@
+"""Shapes of ``/v1/answers``. Field names are a contract: bots and channel tools use them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from kb_service.rendering import Channel, Rendering
+from kb_service.schemas.common import SectionRef
+from kb_service.schemas.customers import PreviouslyTold
+from kb_service.validation import Locale
+
+REQUEST_EXAMPLES = {
+    "chat": {
+        "summary": "Chat",
+        "value": {
+            "question": "Ile kosztuje roaming poza UE?",
+            "channel": "chat",
+            "locale": "pl-PL",
+            "customer_id": "cust-1042",
+            "conversation_id": "chat-77",
+        },
+    },
+    "email": {
+        "summary": "Email",
+        "value": {
+            "question": "How do I change my Wi-Fi password?",
+            "channel": "email",
+            "customer_id": "cust-1042",
+        },
+    },
+    "phone": {
+        "summary": "Phone",
+        "value": {
+            "question": "Izgubil sem SIM kartico, kaj naj naredim?",
+            "channel": "phone",
+            "locale": "sl-SI",
+            "customer_id": "cust-1042",
+        },
+    },
+    "social": {
+        "summary": "Social",
+        "value": {"question": "Чи є компенсація за відсутність інтернету?", "channel": "social"},
+    },
+}
+
+
+class AnswerRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    question: str = Field(min_length=1, max_length=2000)
+    channel: Channel
+    locale: Locale | None = Field(
+        None, description="BCP 47; detected from the question if omitted."
+    )
+    customer_id: str | None = Field(None, max_length=200)
+    conversation_id: str | None = Field(None, max_length=200)
+
+
+class CanonicalAnswer(SectionRef):
+    """The same for every channel, given the same question and KB revision."""
+
+    markdown: str = Field(description="The section's Markdown, as published.")
+    kb_revision: int
+
+
+class Alternative(SectionRef):
+    confidence: float = Field(ge=0, le=1)
+
+
+class Handoff(BaseModel):
+    reason: str
+    suggestion: str
+
+
+_CANONICAL = {
+    "article_id": "mobile-roaming",
+    "key": "KB-0021",
+    "version": 3,
+    "locale": "pl-PL",
+    "fallback_locale": False,
+    "section_id": "9c2e…",
+    "heading_path": ["Poza UE"],
+    "title": "Roaming",
+    "content_hash": "3f5a…",
+    "url": "http://localhost:8000/kb/mobile-roaming/pl-PL#poza-ue",
+    "markdown": "Poza UE włącz pakiet dzienny za 5 EUR.",
+    "kb_revision": 57,
+}
+_RENDERINGS: dict[str, dict[str, Any]] = {
+    "chat": {
+        "channel": "chat",
+        "markdown": "Poza UE włącz pakiet dzienny za 5 EUR.\n\n[Przeczytaj cały artykuł](…)",
+        "html": "<p>Poza UE …</p>",
+        "link": "…",
+    },
+    "email": {
+        "channel": "email",
+        "subject": "Odpowiedź: Roaming",
+        "html": "<p>Dzień dobry,</p>…",
+        "text": "Dzień dobry,\n\nPoza UE włącz pakiet dzienny za 5 EUR.\n…",
+    },
+    "phone": {
+        "channel": "phone",
+        "script": "Poza UE włącz pakiet dzienny za pięć euro. "
+        "Numer artykułu to K B, zero zero dwa jeden.",
+        "ssml": "<speak>…</speak>",
+        "spoken_key": "K B, zero zero dwa jeden",
+        "estimated_seconds": 8.5,
+    },
+    "social": {"channel": "social", "text": "Poza UE włącz pakiet dzienny za 5 EUR. …"},
+}
+
+
+def _response_example(channel: str) -> dict[str, Any]:
+    return {
+        "answer_id": "6f1d0c1e-…",
+        "created_at": "2026-11-23T10:00:00Z",
+        "status": "answered",
+        "confidence": 0.82,
+        "channel": channel,
+        "question": "Ile kosztuje roaming poza UE?",
+        "language": "pl",
+        "kb_revision": 57,
+        "answer": _CANONICAL,
+        "alternatives": [],
+        "rendering": _RENDERINGS[channel],
+        "handoff": None,
+        "previously_told": [],
+    }
+
+
+class AnswerResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [_response_example(c) for c in _RENDERINGS]}
+    )
+    answer_id: str
+    created_at: datetime
+    status: Literal["answered", "no_answer"]
+    confidence: float = Field(ge=0, le=1)
+    channel: Channel
+    question: str
+    language: str | None
+    kb_revision: int
+    answer: CanonicalAnswer | None
+    alternatives: list[Alternative]
+    rendering: Rendering
+    handoff: Handoff | None
+    previously_told: list[PreviouslyTold]
+
+
+class FeedbackRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"helpful": False, "reason": "Price is outdated", "channel": "phone"}]
+        },
+    )
+    helpful: bool
+    reason: str | None = Field(None, max_length=2000)
+    channel: Channel | None = Field(None, description="Where the feedback came from.")
+
+
+class FeedbackPublic(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 12,
+                    "answer_id": "6f1d0c1e-…",
+                    "article_id": "mobile-roaming",
+                    "channel": "phone",
+                    "helpful": False,
+                    "reason": "Price is outdated",
+                    "created_at": "2026-11-23T10:05:00Z",
+                }
+            ]
+        }
+    )
+    id: int
+    answer_id: str
+    article_id: str | None
+    channel: str
+    helpful: bool
+    reason: str | None
+    created_at: datetime

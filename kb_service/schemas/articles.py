@@ -1,0 +1,191 @@
+"""Shapes of ``/v1/articles``: articles, translations, the workflow and versions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+from kb_service.models import Status, Visibility
+from kb_service.schemas.common import FeedbackCounts
+from kb_service.validation import MAX_TITLE_CHARS, Locale
+
+_EXAMPLE_MD = "Your bill arrives on the 3rd of each month.\n\n## Paying by card\n1. Open the app\n"
+_CREATED_AT = "2026-11-23T10:00:00Z"
+
+
+class ArticleCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "billing-payment-methods",
+                    "locale": "en-GB",
+                    "title": "Payment methods",
+                    "markdown": _EXAMPLE_MD,
+                    "tags": ["billing"],
+                    "visibility": "public",
+                }
+            ]
+        },
+    )
+    id: str | None = Field(None, description="Stable id; derived from the title when omitted.")
+    locale: Locale = Field(description="BCP 47 locale of the first translation, e.g. pl-PL.")
+    title: str = Field(max_length=MAX_TITLE_CHARS)
+    markdown: str
+    tags: list[str] = Field(default_factory=list)
+    visibility: Visibility = Visibility.public
+
+
+class ArticleMetaUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"tags": ["sim"]}]})
+    tags: list[str] | None = None
+    visibility: Visibility | None = None
+
+
+class DraftUpdate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"title": "Metody płatności", "markdown": _EXAMPLE_MD}]},
+    )
+    title: str = Field(max_length=MAX_TITLE_CHARS)
+    markdown: str
+
+
+class ReviewComment(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"comment": "Fix the price in step 2."}]}
+    )
+    comment: str | None = Field(None, max_length=4000)
+
+
+class RollbackRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"to_version": 1}]})
+    to_version: int = Field(ge=1)
+
+
+class TranslationPublic(BaseModel):
+    locale: str
+    status: Status
+    live_version: int | None
+    draft_title: str
+    draft_author: str
+    review_comment: str | None
+    updated_at: datetime
+
+
+_TRANSLATION_EXAMPLE: dict[str, JsonValue] = {
+    "locale": "pl-PL",
+    "status": "published",
+    "live_version": 3,
+    "draft_title": "Metody płatności",
+    "draft_author": "editor-anna",
+    "review_comment": None,
+    "updated_at": _CREATED_AT,
+}
+
+
+class ArticlePublic(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "billing-payment-methods",
+                    "key": "KB-0003",
+                    "tags": ["billing"],
+                    "visibility": "public",
+                    "translations": [_TRANSLATION_EXAMPLE],
+                    "feedback": {"helpful": 12, "not_helpful": 1, "recent_reasons": []},
+                    "kb_revision": 57,
+                }
+            ]
+        }
+    )
+    id: str
+    key: str
+    tags: list[str]
+    visibility: Visibility
+    translations: list[TranslationPublic]
+    feedback: FeedbackCounts = Field(description="Ratings of answers from this article.")
+    kb_revision: int
+
+
+class ArticleSummary(BaseModel):
+    id: str
+    key: str
+    tags: list[str]
+    visibility: Visibility
+    locales: list[str]
+
+
+class ArticleList(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "id": "billing-payment-methods",
+                            "key": "KB-0003",
+                            "tags": ["billing"],
+                            "visibility": "public",
+                            "locales": ["en-GB", "pl-PL", "sl-SI", "uk-UA"],
+                        }
+                    ],
+                    "total": 30,
+                }
+            ]
+        }
+    )
+    items: list[ArticleSummary]
+    total: int
+
+
+class VersionSummary(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "version": 3,
+                    "title": "Metody płatności",
+                    "content_hash": "3f5a…",
+                    "author": "editor-anna",
+                    "kb_revision": 57,
+                    "note": "",
+                    "created_at": _CREATED_AT,
+                }
+            ]
+        }
+    )
+    version: int
+    title: str
+    content_hash: str
+    author: str
+    kb_revision: int
+    note: str
+    created_at: datetime
+
+
+class VersionPublic(VersionSummary):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "article_id": "billing-payment-methods",
+                    "locale": "pl-PL",
+                    "version": 3,
+                    "title": "Metody płatności",
+                    "markdown": _EXAMPLE_MD,
+                    "content_hash": "3f5a…",
+                    "author": "editor-anna",
+                    "kb_revision": 57,
+                    "note": "",
+                    "created_at": _CREATED_AT,
+                }
+            ]
+        }
+    )
+    article_id: str
+    locale: str
+    markdown: str

@@ -1,0 +1,26 @@
+"""Shapes of ``/healthz``."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Health(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "status": "ok",
+                    "kb_revision": 52,
+                    "index_revision": 52,
+                    "sections": 140,
+                    "model": "multilingual-e5-small",
+                }
+            ]
+        }
+    )
+    status: str
+    kb_revision: int
+    index_revision: int | None
+    sections: int
+    model: str

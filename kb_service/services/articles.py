@@ -1,0 +1,149 @@
+"""Reading articles, translations and versions: the one home of article queries.
+
+Writes (the workflow and publishing) live in ``publishing``; routes call these and never build
+queries themselves.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, exists, func
+from sqlmodel import Session, col, select
+
+from kb_service.errors import NotFoundError
+from kb_service.models import Article, ArticleVersion, KbState, Status, Translation
+from kb_service.schemas.articles import (
+    ArticleList,
+    ArticlePublic,
+    ArticleSummary,
+    TranslationPublic,
+)
+from kb_service.services import insights
+
+
+def kb_revision(session: Session) -> int:
+    state = session.get(KbState, 1)
+    return state.revision if state else 0
+
+
+def get_article(session: Session, article_id: str) -> Article:
+    article = session.get(Article, article_id)
+    if article is None:
+        raise NotFoundError(f"No article with id {article_id!r}.")
+    return article
+
+
+def find_article(session: Session, id_or_key: str) -> Article:
+    """An article by its id or by its spoken key (``KB-0042``)."""
+    article = session.get(Article, id_or_key)
+    if article is None:
+        article = session.exec(select(Article).where(Article.key == id_or_key.upper())).first()
+    if article is None:
+        raise NotFoundError(f"No article with id or key {id_or_key!r}.")
+    return article
+
+
+def translations_of(session: Session, article_id: str) -> list[Translation]:
+    query = select(Translation).where(Translation.article_id == article_id)
+    return list(session.exec(query.order_by(col(Translation.locale))))
+
+
+def find_translation(session: Session, article_id: str, locale: str) -> Translation | None:
+    query = select(Translation).where(
+        Translation.article_id == article_id, Translation.locale == locale
+    )
+    return session.exec(query).first()
+
+
+def get_translation(session: Session, article_id: str, locale: str) -> Translation:
+    get_article(session, article_id)
+    translation = find_translation(session, article_id, locale)
+    if translation is None:
+        raise NotFoundError(f"Article {article_id!r} has no {locale} translation.")
+    return translation
+
+
+def get_version(session: Session, article_id: str, locale: str, version: int) -> ArticleVersion:
+    row = session.exec(
+        select(ArticleVersion).where(
+            ArticleVersion.article_id == article_id,
+            ArticleVersion.locale == locale,
+            ArticleVersion.version == version,
+        )
+    ).first()
+    if row is None:
+        raise NotFoundError(f"Article {article_id!r} ({locale}) has no version {version}.")
+    return row
+
+
+def list_versions(session: Session, article_id: str, locale: str) -> list[ArticleVersion]:
+    get_translation(session, article_id, locale)
+    query = select(ArticleVersion).where(
+        ArticleVersion.article_id == article_id, ArticleVersion.locale == locale
+    )
+    return list(session.exec(query.order_by(col(ArticleVersion.version))))
+
+
+def live_version(session: Session, translation: Translation) -> ArticleVersion | None:
+    """The version that serves answers, or None when archived or never published."""
+    if translation.status == Status.archived or translation.live_version is None:
+        return None
+    return get_version(
+        session, translation.article_id, translation.locale, translation.live_version
+    )
+
+
+def latest_version_number(session: Session, article_id: str, locale: str) -> int:
+    latest = session.exec(
+        select(func.max(ArticleVersion.version)).where(
+            ArticleVersion.article_id == article_id, ArticleVersion.locale == locale
+        )
+    ).one()
+    return latest or 0
+
+
+def list_articles(session: Session, *, tag: str | None, limit: int, offset: int) -> ArticleList:
+    """One page of articles ordered by key, with their locales; filtered and paged in SQL."""
+    where = [_has_tag(session, tag)] if tag else []
+    total = session.exec(select(func.count()).select_from(Article).where(*where)).one()
+    page = session.exec(
+        select(Article).where(*where).order_by(col(Article.key)).offset(offset).limit(limit)
+    ).all()
+    locales: dict[str, list[str]] = {}
+    rows = session.exec(
+        select(Translation.article_id, Translation.locale)
+        .where(col(Translation.article_id).in_([a.id for a in page]))
+        .order_by(col(Translation.locale))
+    )
+    for article_id, locale in rows:
+        locales.setdefault(article_id, []).append(locale)
+    items = [
+        ArticleSummary(
+            id=a.id, key=a.key, tags=a.tags, visibility=a.visibility, locales=locales.get(a.id, [])
+        )
+        for a in page
+    ]
+    return ArticleList(items=items, total=total)
+
+
+def _has_tag(session: Session, tag: str) -> ColumnElement[bool]:
+    """``tag`` is one of the article's tags (a JSON array): each engine's JSON table function."""
+    dialect = session.get_bind().dialect.name
+    function = func.json_array_elements_text if dialect == "postgresql" else func.json_each
+    elements = function(Article.tags).table_valued("value")
+    return exists(select(1).select_from(elements).where(elements.c.value == tag))
+
+
+def article_public(session: Session, article: Article) -> ArticlePublic:
+    """An article as the API shows it: each translation's workflow state and its feedback."""
+    return ArticlePublic(
+        id=article.id,
+        key=article.key,
+        tags=article.tags,
+        visibility=article.visibility,
+        translations=[
+            TranslationPublic.model_validate(t, from_attributes=True)
+            for t in translations_of(session, article.id)
+        ],
+        feedback=insights.feedback_summary(session, article.id),
+        kb_revision=kb_revision(session),
+    )
