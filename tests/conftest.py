@@ -84,7 +84,7 @@ def api(make_api: Callable[..., Api], settings: Settings) -> Api:
 
 @pytest.fixture(scope="session")
 def real_embedder() -> Embedder:
-    return load_embedder("default")
+    return load_embedder("default", model_cache=Settings().model_cache)
 
 
 @pytest.fixture

