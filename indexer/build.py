@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 from tqdm import tqdm
 
 from indexer.analysis import analyze
-from indexer.dense import build_dense, kind_of
+from indexer.dense import ANN_THRESHOLD, build_dense, kind_of
 from indexer.documents import IndexedSection, SourceDocument
 from indexer.embed import Embedder
 from indexer.hybrid import HybridIndex, Manifest
@@ -60,7 +60,7 @@ def build_index(
     embedder: Embedder,
     kb_revision: int,
     previous: HybridIndex | None = None,
-    ann_threshold: int = 100_000,
+    ann_threshold: int = ANN_THRESHOLD,
     progress: bool | None = None,
 ) -> HybridIndex:
     """A complete new generation; ``previous`` is only read, never changed."""

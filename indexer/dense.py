@@ -12,9 +12,11 @@ import faiss
 import numpy as np
 from numpy.typing import NDArray
 
+ANN_THRESHOLD = 100_000
+"""Above this many sections the dense index is HNSW; below it exact search is fast enough."""
 HNSW_NEIGHBOURS = 32
 HNSW_EF_CONSTRUCTION = 200
-HNSW_EF_SEARCH = 1024  # recall@10 0.999 on hard synthetic data (kb bench ann)
+HNSW_EF_SEARCH = 1024  # chosen with `kb bench ann` on hard synthetic data (README)
 # With HNSW the fusion sees the dense scores of this many candidates; the rest get the floor.
 ANN_CANDIDATES = 1000
 

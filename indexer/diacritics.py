@@ -3,9 +3,8 @@
 Many people type Polish, Slovenian, Czech or Croatian without diacritics ("jak zaplacic
 rachunek" for "jak zapłacić rachunek"). The keyword side does not care: it folds diacritics
 on both sides (:func:`indexer.analysis.fold_diacritics`). The embedding model does: to its tokenizer
-"zaplacic" is a different, rarer string than "zapłacić". On allegro_faq test-B, asking every
-question without diacritics (``kb bench retrieval --strip-diacritics``) dropped nDCG@10 from
-0.7413 to 0.6996 before this step and to 0.6522 with the keyword side off; with it, 0.7424.
+"zaplacic" is a different, rarer string than "zapłacić", and retrieval fell when every question
+was asked without diacritics (``kb bench retrieval --strip-diacritics``; figures in the README).
 
 So before the question is searched, each plain-ASCII word that folds to a word of the indexed
 sections, and that the sections (almost) never write without diacritics, is replaced by its

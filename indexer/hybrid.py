@@ -19,7 +19,7 @@ from indexer.dense import dense_scores
 from indexer.diacritics import DiacriticRestorer
 from indexer.documents import IndexedSection
 from indexer.embed import Embedder
-from indexer.fusion import CONFIDENCE_MIDPOINT, confidence, fuse
+from indexer.fusion import CONFIDENCE_MIDPOINT, KEYWORD_WEIGHT, confidence, fuse
 from indexer.keyword import KeywordIndex
 from indexer.locales import detect_language, language_of
 
@@ -96,7 +96,7 @@ class HybridIndex:
         locale: str | None = None,
         limit: int = 10,
         include_internal: bool = True,
-        keyword_weight: float | None = None,
+        keyword_weight: float = KEYWORD_WEIGHT,
         confidence_midpoint: float = CONFIDENCE_MIDPOINT,
     ) -> SearchResult:
         """Best section of each of the ``limit`` best articles, in the question's language.
@@ -115,8 +115,7 @@ class HybridIndex:
         view = None
         if self.views is not None and encoded.views is not None:
             view = self.views @ encoded.views[0]
-        weights = {} if keyword_weight is None else {"keyword_weight": keyword_weight}
-        fused = fuse(dense, keyword, view=view, **weights)
+        fused = fuse(dense, keyword, view=view, keyword_weight=keyword_weight)
         if not include_internal:
             fused = np.where(self._internal, -np.inf, fused).astype(np.float32)
         hits = [

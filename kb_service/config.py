@@ -9,6 +9,11 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from indexer.dense import ANN_THRESHOLD
+from indexer.fusion import CONFIDENCE_MIDPOINT, KEYWORD_WEIGHT
+from kb_service.services.channels import MIN_CONFIDENCE
+from kb_service.validation import MAX_ARTICLE_CHARS
+
 
 def _default_model_cache() -> Path:
     """A user cache, not the work tree, so an installed package never writes next to itself."""
@@ -41,24 +46,26 @@ class Settings(BaseSettings):
         "$XDG_CACHE_HOME/kb-service/models/multilingual-e5-small (XDG_CACHE_HOME: ~/.cache).",
     )
     ann_threshold: int = Field(
-        100_000,
-        description="Above this many sections the dense index is approximate (HNSW; recall@10 "
-        "0.995 at 100k vectors in `kb bench ann`); below it, exact search is fast enough.",
+        ANN_THRESHOLD,
+        description="Above this many sections the dense index is approximate (HNSW, recall "
+        "measured by `kb bench ann`); below it, exact search is fast enough.",
     )
-    keyword_weight: float | None = Field(None, description="Override the tuned BM25 fusion weight.")
+    keyword_weight: float = Field(KEYWORD_WEIGHT, description="Weight of BM25 in the fusion.")
     confidence_midpoint: float = Field(
-        0.815,
+        CONFIDENCE_MIDPOINT,
         description="Dense cosine at which answer confidence is 0.5; calibrated for "
         "multilingual-e5-small, set it anew for another model (see indexer/fusion.py).",
     )
     max_body_bytes: int = Field(1_000_000, description="Requests with a larger body get 413.")
-    max_article_chars: int = Field(200_000, description="A longer article body is refused (422).")
+    max_article_chars: int = Field(
+        MAX_ARTICLE_CHARS, description="A longer article body is refused (422)."
+    )
     default_locale: str = "en-GB"
     # Below these confidences an answer abstains (no_answer) instead of guessing.
-    min_confidence_chat: float = 0.3
-    min_confidence_email: float = 0.3
-    min_confidence_phone: float = 0.35
-    min_confidence_social: float = 0.35
+    min_confidence_chat: float = MIN_CONFIDENCE["chat"]
+    min_confidence_email: float = MIN_CONFIDENCE["email"]
+    min_confidence_phone: float = MIN_CONFIDENCE["phone"]
+    min_confidence_social: float = MIN_CONFIDENCE["social"]
     log_level: str = "INFO"
 
     @cached_property

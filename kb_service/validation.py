@@ -17,6 +17,9 @@ from kb_service.errors import ValidationFailed
 
 ARTICLE_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,119}")
 MAX_TITLE_CHARS = 200
+MAX_ARTICLE_CHARS = 200_000
+"""Default limit of an article body (``KB_MAX_ARTICLE_CHARS``): far above any help article,
+low enough that one edit cannot stall the indexer."""
 
 
 def check_locale(locale: str | None) -> None:

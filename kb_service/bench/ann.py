@@ -14,7 +14,7 @@ import faiss
 import numpy as np
 from numpy.typing import NDArray
 
-from indexer.dense import HNSW_EF_SEARCH, build_dense
+from indexer.dense import ANN_THRESHOLD, HNSW_EF_SEARCH, build_dense
 
 K = 10
 
@@ -53,7 +53,9 @@ def clustered_vectors(count: int, dimension: int, seed: int) -> NDArray[np.float
     return vectors.astype(np.float32)
 
 
-def run_ann_bench(vectors: int = 100_000, queries: int = 500, dimension: int = 384) -> AnnReport:
+def run_ann_bench(
+    vectors: int = ANN_THRESHOLD, queries: int = 500, dimension: int = 384
+) -> AnnReport:
     data = clustered_vectors(vectors, dimension, seed=1)
     probes = clustered_vectors(queries, dimension, seed=2)
     exact = faiss.IndexFlatIP(dimension)

@@ -25,11 +25,11 @@ from kb_service.schemas.answers import (
     Handoff,
 )
 from kb_service.services import ledger
+from kb_service.services.channels import HANDOFF_SUGGESTIONS, PUBLIC_CHANNELS
 from kb_service.services.indexing import IndexService
 from kb_service.services.searching import confidence_of, section_ref
 
 MAX_ALTERNATIVES = 3
-PUBLIC_CHANNELS = {"social"}
 # Keys of these roles face customers directly (bots, the public chat widget): no internal content.
 PUBLIC_ROLES = {Role.bot}
 
@@ -68,7 +68,7 @@ def answer(
         canonical, rendering = None, render_no_answer(request.channel, reply_locale)
         handoff = Handoff(
             reason="low_confidence" if top else "no_match",
-            suggestion=_handoff_suggestion(request.channel),
+            suggestion=HANDOFF_SUGGESTIONS[request.channel],
         )
     response = AnswerResponse(
         answer_id=str(uuid.uuid4()),
@@ -102,12 +102,3 @@ def _canonical(settings: Settings, hit: Hit, revision: int) -> CanonicalAnswer:
 
 def _alternative(settings: Settings, hit: Hit) -> Alternative:
     return Alternative(**dict(section_ref(settings, hit)), confidence=confidence_of(hit))
-
-
-def _handoff_suggestion(channel: str) -> str:
-    return {
-        "chat": "Offer a transfer to a human agent.",
-        "email": "Answer this email by hand; the question is kept for the gap report.",
-        "phone": "Transfer the call to a specialist.",
-        "social": "Invite the customer to a private message.",
-    }.get(channel, "Hand over to a human agent.")

@@ -19,6 +19,7 @@ from kb_service.errors import KbError
 from kb_service.models import Article, Translation, Visibility
 from kb_service.services import articles, publishing
 from kb_service.services.publishing import Actor
+from kb_service.validation import MAX_ARTICLE_CHARS
 
 _KNOWN_FIELDS = {"id", "title", "locale", "tags", "translation_of", "visibility", "key"}
 
@@ -121,7 +122,7 @@ def import_folder(
     directory: Path,
     *,
     actor: Actor,
-    max_chars: int = publishing.DEFAULT_MAX_CHARS,
+    max_chars: int = MAX_ARTICLE_CHARS,
 ) -> ImportReport:
     """Publish every good file; report the bad ones by file and line, and go on."""
     report = ImportReport()

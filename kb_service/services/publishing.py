@@ -36,9 +36,12 @@ from kb_service.services.articles import (
     latest_version_number,
     live_version,
 )
-from kb_service.validation import MAX_TITLE_CHARS, check_article_id, check_locale
-
-DEFAULT_MAX_CHARS = 200_000  # KB_MAX_ARTICLE_CHARS overrides it at the edges
+from kb_service.validation import (
+    MAX_ARTICLE_CHARS,
+    MAX_TITLE_CHARS,
+    check_article_id,
+    check_locale,
+)
 
 _TRANSITIONS: dict[str, tuple[set[Status], Status]] = {
     "submit": ({Status.draft}, Status.in_review),
@@ -139,7 +142,7 @@ def transition(
     locale: str,
     step: str,
     comment: str | None = None,
-    max_chars: int = DEFAULT_MAX_CHARS,
+    max_chars: int = MAX_ARTICLE_CHARS,
 ) -> Translation:
     """Apply one workflow step (submit, approve, reject, publish, archive)."""
     translation = get_translation(session, article_id, locale)
@@ -203,7 +206,7 @@ def publish_direct(
     locale: str,
     title: str,
     markdown: str,
-    max_chars: int = DEFAULT_MAX_CHARS,
+    max_chars: int = MAX_ARTICLE_CHARS,
 ) -> ArticleVersion | None:
     """Operator publish (import): skips review; no new version when nothing changed."""
     _validate_for_publish(title, markdown, max_chars)

@@ -31,6 +31,7 @@ from kb_service.schemas.articles import (
 )
 from kb_service.services import articles, publishing
 from kb_service.services.articles import article_public
+from kb_service.validation import MAX_ARTICLE_CHARS
 
 router = APIRouter(prefix="/v1/articles", tags=["articles"])
 
@@ -227,7 +228,7 @@ def _step(
     step: str,
     *,
     comment: str | None = None,
-    max_chars: int = publishing.DEFAULT_MAX_CHARS,
+    max_chars: int = MAX_ARTICLE_CHARS,
 ) -> ArticlePublic:
     publishing.transition(
         session,
