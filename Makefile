@@ -8,12 +8,14 @@ STAMP := $(VENV)/.installed
 FIND_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
 KB_PORT ?= 8000
 
-.PHONY: install run test lint typecheck format model bench clean help
+.PHONY: install run test test-fast check lint typecheck format model bench clean help
 
 help:
 	@echo "make install    virtualenv in .venv with kb-service, dev tools and the default model"
 	@echo "make run        install, import the demo content and serve on KB_PORT (default 8000)"
 	@echo "make test       install and run the whole test suite"
+	@echo "make test-fast  the tests without the real model (pytest -m 'not model')"
+	@echo "make check      lint, typecheck and the whole test suite, stopping at the first failure"
 	@echo "make lint | typecheck | format | bench | clean"
 
 install: $(STAMP)
@@ -35,6 +37,11 @@ run: install
 
 test: install
 	$(BIN)/pytest
+
+test-fast: install
+	$(BIN)/pytest -m "not model"
+
+check: lint typecheck test
 
 lint: install
 	$(BIN)/ruff check kb_service indexer tests

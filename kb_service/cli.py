@@ -4,20 +4,52 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
+from indexer.errors import IndexerError
 from kb_service.config import get_settings
 from kb_service.db import make_engine, session_scope
-from kb_service.errors import KbError
+from kb_service.errors import KbError, NotFoundError
 from kb_service.logs import configure_logging
 from kb_service.models import Role
 from kb_service.services import content_io, keys
 from kb_service.services.publishing import Actor
 
-app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
+
+def describe(exc: KbError | IndexerError) -> str:
+    """``title: detail`` on one line (an indexer error's title is its class name, spelled out)."""
+    if isinstance(exc, KbError):
+        title, detail = exc.title, exc.detail
+    else:
+        title = re.sub(r"(?<!^)(?=[A-Z])", " ", type(exc).__name__).capitalize()
+        detail = str(exc)
+    return " ".join(f"{title}: {detail}".split())
+
+
+class _KbGroup(TyperGroup):
+    """The root command: the one place where an error of the service or of the indexer, raised
+    by any command, becomes ``error: <title>: <detail>`` on stderr and exit status 1."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (KbError, IndexerError) as exc:
+            typer.echo(f"error: {describe(exc)}", err=True)
+            raise typer.Exit(1) from None
+
+
+app = typer.Typer(
+    cls=_KbGroup,
+    help=__doc__,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 index_app = typer.Typer(help="Build and inspect the search index.", no_args_is_help=True)
 bench_app = typer.Typer(help="Measure retrieval quality and speed.", no_args_is_help=True)
@@ -28,9 +60,9 @@ app.add_typer(bench_app, name="bench")
 OPERATOR = Actor(name="operator")
 
 
-def _fail(message: str, code: int = 1) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
+def main() -> None:
+    """The ``kb`` script (``[project.scripts]``)."""
+    app(prog_name="kb")
 
 
 @app.command()
@@ -45,10 +77,7 @@ def serve(
     from kb_service.services.indexing import check_index_matches
 
     settings = get_settings()
-    try:
-        check_index_matches(settings)
-    except KbError as exc:
-        _fail(f"{exc.title}: {exc.detail}")
+    check_index_matches(settings)
     uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
 
 
@@ -115,10 +144,7 @@ def list_keys() -> None:
 def revoke_key(key_id: Annotated[int, typer.Argument(help="The key's number.")]) -> None:
     """Revoke a key at once."""
     with session_scope(make_engine(get_settings())) as session:
-        try:
-            keys.revoke_key(session, key_id)
-        except KbError as exc:
-            _fail(exc.detail)
+        keys.revoke_key(session, key_id)
     typer.echo(f"revoked key #{key_id}")
 
 
@@ -146,8 +172,9 @@ def index_status() -> None:
     settings = get_settings()
     folder = artifact.current_generation(settings.index_dir)
     if folder is None:
-        _fail(f"no index yet in {settings.index_dir}; `kb serve` or `kb index rebuild` builds it")
-        return
+        raise NotFoundError(
+            f"No index yet in {settings.index_dir}; `kb serve` or `kb index rebuild` builds it."
+        )
     manifest = artifact.read_manifest(folder)
     typer.echo(f"{folder}\n" + json.dumps(manifest.to_json(), indent=2))
 

@@ -132,3 +132,16 @@ def publish(api: Api, article_id: str, locale: str, title: str, markdown: str) -
     ):
         response = api.post(f"{base}/{step}", role)
         assert response.status_code == 200, response.text  # type: ignore[attr-defined]
+
+
+# --------------------------------------------------------------------------- markers
+# Self-contained; kept last in this file. `make test-fast` (pytest -m "not model") relies on it.
+
+_REAL_MODEL_FIXTURES = frozenset({"real_embedder", "model_settings", "demo_api"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``model`` every test that uses the real model, directly or through a fixture."""
+    for item in items:
+        if _REAL_MODEL_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.model)

@@ -1,4 +1,5 @@
-"""The retrieval benchmark: its question noise and a whole run on a small dataset."""
+"""The benchmarks: the retrieval bench's question noise and whole runs on a small dataset, of
+``kb bench retrieval`` and of ``kb bench answers`` (over real HTTP, without httpx)."""
 
 from __future__ import annotations
 
@@ -6,16 +7,20 @@ import json
 import os
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
+from typer.testing import CliRunner, Result
 
 from indexer.embed import Embedder
 from kb_service.bench.noise import add_noise
 from kb_service.bench.retrieval import run_retrieval_bench
+from kb_service.cli import app
 from kb_service.config import Settings
 
-KB = str(Path(sys.executable).parent / "kb")
+REPO = Path(__file__).resolve().parent.parent
 QUESTION = "Jak zwrócić zakupione czasopisma w sklepie internetowym?"
 
 
@@ -126,15 +131,18 @@ def test_a_whole_run_with_the_real_model(tmp_path: Path, real_embedder: Embedder
     assert noisy.success_at_1 == 1.0
 
 
-def test_the_command_prints_exactly_one_json_object(tmp_path: Path) -> None:
+def _kb(*args: str) -> Result:
+    return CliRunner().invoke(app, list(args), prog_name="kb")
+
+
+def test_the_command_prints_exactly_one_json_object(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KB_DATA_DIR", str(tmp_path / "data"))
     dataset = _write_dataset(tmp_path / "set")
-    result = subprocess.run(
-        [KB, "bench", "retrieval", "--dataset", str(dataset),
-         "--json", "--model", "hashing", "--typo-rate", "0.2", "--split", "test-B"],
-        capture_output=True, text=True, timeout=120,
-        env={**os.environ, "KB_DATA_DIR": str(tmp_path / "data")},
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
+    result = _kb("bench", "retrieval", "--dataset", str(dataset), "--json", "--model", "hashing",
+                 "--typo-rate", "0.2", "--split", "test-B")  # fmt: skip
+    assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     for key in ("ndcg_at_10", "mrr_at_10", "recall_at_10", "success_at_1", "index_seconds",
                 "latency_ms_p50", "latency_ms_p95", "queries"):  # fmt: skip
@@ -144,10 +152,59 @@ def test_the_command_prints_exactly_one_json_object(tmp_path: Path) -> None:
 
 def test_the_command_refuses_a_typo_rate_above_one(tmp_path: Path) -> None:
     dataset = _write_dataset(tmp_path / "set")
-    result = subprocess.run(
-        [KB, "bench", "retrieval", "--dataset", str(dataset),
-         "--typo-rate", "2"],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert result.returncode == 2
+    result = _kb("bench", "retrieval", "--dataset", str(dataset), "--typo-rate", "2")
+    assert result.exit_code == 2
     assert "typo-rate" in result.stderr
+
+
+# The hashing fake's cosines are small: a midpoint of 0 lets its best hits pass as answers.
+ANSWERS_ENV = {"KB_EMBEDDING_MODEL": "hashing", "KB_CONFIDENCE_MIDPOINT": "0"}
+
+
+def _check_answers_report(report: dict[str, Any]) -> None:
+    assert report["questions"] == 3
+    assert report["by_language_and_channel"] == {
+        f"pl-PL/{channel}": report["answered_from_expected_article"]
+        for channel in ("chat", "email", "phone", "social")
+    }
+    # answers came back over HTTP and were scored against the qrels
+    assert 0 < report["answered_from_expected_article"] <= 1
+    assert report["latency_ms_p50"] > 0
+    assert isinstance(report["misses"], list)
+
+
+def test_the_answers_bench_asks_over_http(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KB_DATA_DIR", str(tmp_path / "data"))
+    for name, value in ANSWERS_ENV.items():
+        monkeypatch.setenv(name, value)
+    dataset = _write_dataset(tmp_path / "set")
+    result = _kb("bench", "answers", "--dataset", str(dataset), "--json")
+    assert result.exit_code == 0, result.output
+    _check_answers_report(json.loads(result.stdout))
+    text = _kb("bench", "answers", "--dataset", str(dataset))
+    assert text.exit_code == 0, text.output
+    assert text.stdout.startswith("3 questions x 4 channels: ")
+    assert "POST /v1/answers latency p50 " in text.stdout
+
+
+def test_the_answers_bench_needs_no_httpx(tmp_path: Path) -> None:
+    """``pip install .`` has no httpx (a dev extra): the bench must run with it unimportable."""
+    dataset = _write_dataset(tmp_path / "set")
+    script = textwrap.dedent(f"""
+        import sys
+        sys.modules["httpx"] = None  # from here on, `import httpx` raises ImportError
+        from kb_service.cli import main
+        sys.argv = ["kb", "bench", "answers", "--dataset", {str(dataset)!r}, "--json"]
+        main()
+    """)
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+        env={**os.environ, **ANSWERS_ENV, "KB_DATA_DIR": str(tmp_path / "data")},
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    _check_answers_report(json.loads(result.stdout))
