@@ -88,7 +88,10 @@ class ArticleVersion(SQLModel, table=True):
 
 
 class WorkflowEvent(SQLModel, table=True):
-    """Audit trail: who moved which translation from where to where, and why."""
+    """Audit trail: who moved which translation from where to where, and why.
+
+    A visibility change applies to the whole article: ``locale`` is ``*``, ``from_status`` and
+    ``to_status`` are the visibilities, ``comment`` is ``visibility``."""
 
     id: int | None = Field(default=None, primary_key=True)
     article_id: str = Field(index=True)

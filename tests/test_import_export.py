@@ -13,7 +13,7 @@ from sqlmodel import Session, func, select
 
 from kb_service.config import Settings
 from kb_service.db import make_engine
-from kb_service.models import Article, ArticleVersion, Translation, Visibility
+from kb_service.models import Article, ArticleVersion, Translation, Visibility, WorkflowEvent
 from kb_service.services.articles import kb_revision
 from kb_service.services.content_io import export_folder, import_folder
 from kb_service.services.publishing import Actor
@@ -92,6 +92,28 @@ def test_bad_files_are_reported_by_line_and_good_ones_load(
     assert problems["bad-yaml.md"].line == 3 and "YAML" in problems["bad-yaml.md"].reason
     assert problems["no-front.md"].line == 1
     assert "locale" in problems["bad-locale.md"].reason
+
+
+def test_import_that_only_changes_visibility_raises_revision_and_is_audited(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """Otherwise a serving index never learns that an article became internal."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    page = folder / "a.md"
+    page.write_text("---\nid: a\ntitle: A\nlocale: en-GB\nvisibility: public\n---\nBody.\n")
+    with Session(make_engine(settings)) as session:
+        assert not import_folder(session, folder, actor=OPERATOR).problems
+        revision = kb_revision(session)
+        page.write_text(page.read_text().replace("public", "internal"))
+        assert not import_folder(session, folder, actor=OPERATOR).problems
+        article = session.get(Article, "a")
+        assert article is not None and article.visibility == Visibility.internal
+        assert kb_revision(session) == revision + 1
+        events = session.exec(select(WorkflowEvent).where(WorkflowEvent.locale == "*")).all()
+        assert [(e.actor, e.from_status, e.to_status) for e in events] == [
+            ("test", "public", "internal")
+        ]
 
 
 def test_cli_import_reports_bad_file_and_line(tmp_path: Path) -> None:

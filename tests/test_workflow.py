@@ -121,3 +121,72 @@ def test_translation_in_second_locale(api: Api) -> None:
     assert {t["locale"] for t in article["translations"]} == {"en-GB", "pl-PL"}
     by_key = _ok(api.get(f"/v1/articles/{article['key']}"))
     assert by_key["id"] == "roaming-eu"
+
+
+def _patch(api: Api, role: Role, body: dict[str, Any]) -> Any:
+    return api.client.patch("/v1/articles/roaming-eu", headers=api.headers(role), json=body)
+
+
+def _visibility_events(api: Api) -> list[tuple[str, str, str, str]]:
+    from sqlmodel import Session, select
+
+    from kb_service.models import WorkflowEvent
+
+    with Session(api.client.app.state.engine) as session:  # type: ignore[attr-defined]
+        rows = session.exec(
+            select(WorkflowEvent).where(
+                WorkflowEvent.article_id == "roaming-eu", WorkflowEvent.locale == "*"
+            )
+        ).all()
+    return [(e.actor, e.from_status, e.to_status, e.comment or "") for e in rows]
+
+
+def test_editor_cannot_change_visibility(api: Api) -> None:
+    _create(api)
+    _publish_cycle(api)
+    revision = _revision(api)
+    forbidden = _patch(api, Role.editor, {"visibility": "internal"})
+    assert forbidden.status_code == 403, forbidden.text
+    assert "reviewer" in forbidden.json()["detail"]
+    assert _ok(api.get("/v1/articles/roaming-eu"))["visibility"] == "public"
+    assert _revision(api) == revision and _visibility_events(api) == []
+    # Tags and visibility together: nothing applies.
+    assert _patch(api, Role.editor, {"tags": ["x"], "visibility": "internal"}).status_code == 403
+    assert _ok(api.get("/v1/articles/roaming-eu"))["tags"] == []
+
+
+def test_editor_can_still_change_tags(api: Api) -> None:
+    _create(api)
+    assert _ok(_patch(api, Role.editor, {"tags": ["mobile", "eu"]}))["tags"] == ["mobile", "eu"]
+    # Sending the visibility the article already has is not a change.
+    assert _ok(_patch(api, Role.editor, {"tags": ["eu"], "visibility": "public"}))["tags"] == ["eu"]
+
+
+def test_visibility_change_is_audited(api: Api) -> None:
+    _create(api)
+    _publish_cycle(api)
+    _ok(_patch(api, Role.reviewer, {"visibility": "internal"}))
+    _ok(_patch(api, Role.admin, {"visibility": "public"}))
+    assert _visibility_events(api) == [
+        ("test-reviewer", "public", "internal", "visibility"),
+        ("test-admin", "internal", "public", "visibility"),
+    ]
+
+
+def test_visibility_change_raises_kb_revision_and_reindexes(api: Api) -> None:
+    _create(api)
+    _publish_cycle(api)
+    revision = _revision(api)
+    changed = _ok(_patch(api, Role.reviewer, {"visibility": "internal"}))
+    assert changed["visibility"] == "internal"
+    assert changed["kb_revision"] == revision + 1
+    health = api.client.get("/healthz").json()
+    assert health["kb_revision"] == health["index_revision"] == revision + 1
+
+
+def test_setting_the_same_visibility_changes_nothing(api: Api) -> None:
+    _create(api)
+    _publish_cycle(api)
+    revision = _revision(api)
+    _ok(_patch(api, Role.reviewer, {"visibility": "public"}))
+    assert _revision(api) == revision and _visibility_events(api) == []

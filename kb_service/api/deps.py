@@ -1,4 +1,10 @@
-"""Dependencies: the DB session, the start-up resources and the caller's role."""
+"""Dependencies: the DB session, the start-up resources and what the caller's role allows.
+
+Read permissions come from ``services.access`` (the one place that decides them): ``Reader``
+and friends check the read area and hand the route a ``Viewer``; ``VisibleArticle`` and
+``VisibleAnswer`` resolve the path's article or answer as that viewer may see it (404 when
+hidden). Routes use these and never check roles or visibility themselves.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +17,9 @@ from sqlmodel import Session
 
 from kb_service.config import Settings
 from kb_service.errors import Forbidden, Unauthenticated
-from kb_service.models import ApiKey, Role
-from kb_service.services import keys
+from kb_service.models import AnswerRecord, ApiKey, Article, Role
+from kb_service.services import access, articles, keys, ledger
+from kb_service.services.access import Area, Viewer
 from kb_service.services.indexing import IndexService
 from kb_service.services.publishing import Actor
 
@@ -51,17 +58,30 @@ def current_key(
 CurrentKey = Annotated[ApiKey, Depends(current_key)]
 
 
+def _forbidden(role: Role, allowed: frozenset[Role] | set[Role]) -> Forbidden:
+    names = ", ".join(sorted(r.value for r in allowed))
+    return Forbidden(f"The role {role.value!r} may not do this; it needs one of: {names}.")
+
+
 def require(*roles: Role) -> Callable[[ApiKey], ApiKey]:
     """A dependency that lets only these roles (and admin) through."""
     allowed = {*roles, Role.admin}
 
     def check(key: CurrentKey) -> ApiKey:
         if key.role not in allowed:
-            names = ", ".join(sorted(r.value for r in allowed))
-            raise Forbidden(
-                f"The role {key.role.value!r} may not do this; it needs one of: {names}."
-            )
+            raise _forbidden(key.role, allowed)
         return key
+
+    return check
+
+
+def reader(area: Area) -> Callable[[ApiKey], Viewer]:
+    """A dependency for read routes: 403 unless the role may read ``area``; else the viewer."""
+
+    def check(key: CurrentKey) -> Viewer:
+        if not access.may_read(key.role, area):
+            raise _forbidden(key.role, access.readers(area))
+        return access.viewer_of(key.role)
 
     return check
 
@@ -70,7 +90,33 @@ def actor_of(key: ApiKey) -> Actor:
     return Actor(name=key.name)
 
 
-Editor = Annotated[ApiKey, Depends(require(Role.editor, Role.reviewer))]
-Reviewer = Annotated[ApiKey, Depends(require(Role.reviewer))]
-Reader = Annotated[ApiKey, Depends(require(Role.agent, Role.bot, Role.editor, Role.reviewer))]
+Editor = Annotated[ApiKey, Depends(require(Role.editor, *access.PUBLISHING_ROLES))]
+Reviewer = Annotated[ApiKey, Depends(require(*access.PUBLISHING_ROLES))]
 Admin = Annotated[ApiKey, Depends(require())]
+
+Reader = Annotated[Viewer, Depends(reader(Area.content))]
+"""Any reading key; public roles (bot) see public content only."""
+CustomerReader = Annotated[Viewer, Depends(reader(Area.customers))]
+"""Staff only: customer timelines."""
+InsightReader = Annotated[Viewer, Depends(reader(Area.insights))]
+"""Staff only: the gap report."""
+
+
+def visible_article(article_id: str, session: SessionDep, viewer: Reader) -> Article:
+    """The path's article (by id or key) if this viewer may see it; 404 as if unknown if not."""
+    return articles.find_article(session, article_id, include_internal=viewer.internal)
+
+
+def visible_answer(answer_id: str, session: SessionDep, viewer: Reader) -> AnswerRecord:
+    """The path's answer if this viewer may see everything it names; 404 as if unknown if not."""
+    return ledger.get_record(session, answer_id, include_internal=viewer.internal)
+
+
+def public_article(article_id: str, session: SessionDep) -> Article:
+    """The path's article as an anonymous visitor of the public pages may see it."""
+    return articles.get_article(session, article_id, include_internal=access.ANONYMOUS.internal)
+
+
+VisibleArticle = Annotated[Article, Depends(visible_article)]
+VisibleAnswer = Annotated[AnswerRecord, Depends(visible_answer)]
+PublicArticle = Annotated[Article, Depends(public_article)]

@@ -3,7 +3,8 @@ canonical answer → this channel's rendering → ledger.
 
 The canonical block depends only on the question, the locale and the index generation (KB
 revision); the channel changes only the rendering, the abstention threshold, and whether
-internal articles may be used (never on public channels).
+internal articles may be used: never on public channels nor for public keys (``access``), and
+then nowhere in the answer, ``previously_told`` included.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from sqlmodel import Session
 from indexer.hybrid import Hit
 from indexer.locales import locale_for_language
 from kb_service.config import Settings
-from kb_service.models import Role, utcnow
+from kb_service.models import utcnow
 from kb_service.rendering import RenderInput, render, render_no_answer
 from kb_service.schemas.answers import (
     Alternative,
@@ -24,21 +25,24 @@ from kb_service.schemas.answers import (
     CanonicalAnswer,
     Handoff,
 )
-from kb_service.services import ledger
-from kb_service.services.channels import HANDOFF_SUGGESTIONS, PUBLIC_CHANNELS
+from kb_service.services import access, ledger
+from kb_service.services.access import Viewer
+from kb_service.services.channels import HANDOFF_SUGGESTIONS
 from kb_service.services.indexing import IndexService
 from kb_service.services.searching import confidence_of, section_ref
 
 MAX_ALTERNATIVES = 3
-# Keys of these roles face customers directly (bots, the public chat widget): no internal content.
-PUBLIC_ROLES = {Role.bot}
 
 
 def answer(
-    session: Session, index: IndexService, settings: Settings, request: AnswerRequest, role: Role
+    session: Session,
+    index: IndexService,
+    settings: Settings,
+    request: AnswerRequest,
+    viewer: Viewer,
 ) -> tuple[AnswerResponse, str]:
     """Returns the response and the exact JSON stored in the ledger (and sent)."""
-    include_internal = request.channel not in PUBLIC_CHANNELS and role not in PUBLIC_ROLES
+    include_internal = access.answer_may_use_internal(viewer, request.channel)
     result = index.search(
         request.question,
         locale=request.locale,
@@ -85,7 +89,9 @@ def answer(
         ],
         rendering=rendering,
         handoff=handoff,
-        previously_told=ledger.timeline(session, request.customer_id)
+        previously_told=ledger.timeline(
+            session, request.customer_id, include_internal=include_internal
+        )
         if request.customer_id
         else [],
     )

@@ -1,7 +1,9 @@
 """Reading articles, translations and versions: the one home of article queries.
 
 Writes (the workflow and publishing) live in ``publishing``; routes call these and never build
-queries themselves.
+queries themselves. Reads for a caller who may not see internal articles
+(``include_internal=False``, decided in ``services.access``) find them *not found*, with the
+same words as an unknown article, so that their existence does not leak.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from sqlalchemy import ColumnElement, exists, func
 from sqlmodel import Session, col, select
 
 from kb_service.errors import NotFoundError
-from kb_service.models import Article, ArticleVersion, KbState, Status, Translation
+from kb_service.models import Article, ArticleVersion, KbState, Status, Translation, Visibility
 from kb_service.schemas.articles import (
     ArticleList,
     ArticlePublic,
@@ -25,21 +27,25 @@ def kb_revision(session: Session) -> int:
     return state.revision if state else 0
 
 
-def get_article(session: Session, article_id: str) -> Article:
+def get_article(session: Session, article_id: str, *, include_internal: bool = True) -> Article:
     article = session.get(Article, article_id)
-    if article is None:
+    if article is None or not _visible(article, include_internal):
         raise NotFoundError(f"No article with id {article_id!r}.")
     return article
 
 
-def find_article(session: Session, id_or_key: str) -> Article:
+def find_article(session: Session, id_or_key: str, *, include_internal: bool = True) -> Article:
     """An article by its id or by its spoken key (``KB-0042``)."""
     article = session.get(Article, id_or_key)
     if article is None:
         article = session.exec(select(Article).where(Article.key == id_or_key.upper())).first()
-    if article is None:
+    if article is None or not _visible(article, include_internal):
         raise NotFoundError(f"No article with id or key {id_or_key!r}.")
     return article
+
+
+def _visible(article: Article, include_internal: bool) -> bool:
+    return include_internal or article.visibility == Visibility.public
 
 
 def translations_of(session: Session, article_id: str) -> list[Translation]:
@@ -101,9 +107,13 @@ def latest_version_number(session: Session, article_id: str, locale: str) -> int
     return latest or 0
 
 
-def list_articles(session: Session, *, tag: str | None, limit: int, offset: int) -> ArticleList:
+def list_articles(
+    session: Session, *, tag: str | None, limit: int, offset: int, include_internal: bool
+) -> ArticleList:
     """One page of articles ordered by key, with their locales; filtered and paged in SQL."""
     where = [_has_tag(session, tag)] if tag else []
+    if not include_internal:
+        where.append(col(Article.visibility) == Visibility.public)
     total = session.exec(select(func.count()).select_from(Article).where(*where)).one()
     page = session.exec(
         select(Article).where(*where).order_by(col(Article.key)).offset(offset).limit(limit)

@@ -171,9 +171,17 @@ def _import_one(
         or article.meta != item.meta
         or article.visibility != item.visibility
     ):
-        article.tags, article.meta, article.visibility = item.tags, item.meta, item.visibility
-        session.add(article)
-        session.commit()
+        article.meta = item.meta
+        # The operator's import skips review; a visibility change is still audited and raises
+        # the KB revision, so that serving indexes learn of it.
+        publishing.update_article_meta(
+            session,
+            actor=actor,
+            article_id=article.id,
+            tags=item.tags,
+            visibility=item.visibility,
+            may_change_visibility=True,
+        )
     version = publishing.publish_direct(
         session,
         actor=actor,

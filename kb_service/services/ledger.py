@@ -2,9 +2,15 @@
 
 It is what lets an agent on any channel see what the customer was already told, and what the
 gap report reads. Erasure removes a customer's records and keeps only anonymous counts.
+
+Reads take ``include_internal`` (decided per caller in ``services.access``): without it, an
+answer that names an internal article anywhere is not found, and a timeline leaves such
+answers out. Visibility is the article's visibility now, as for every other read.
 """
 
 from __future__ import annotations
+
+import json
 
 from sqlmodel import Session, col, select
 
@@ -15,6 +21,7 @@ from kb_service.models import (
     Article,
     Feedback,
     Status,
+    Visibility,
 )
 from kb_service.schemas.answers import AnswerResponse
 from kb_service.schemas.customers import PreviouslyTold
@@ -54,21 +61,46 @@ def record(
     return body
 
 
-def get_record(session: Session, answer_id: str) -> AnswerRecord:
+def get_record(session: Session, answer_id: str, *, include_internal: bool) -> AnswerRecord:
+    """An answer; without ``include_internal``, only one that names no internal article."""
     row = session.get(AnswerRecord, answer_id)
-    if row is None:
+    if row is None or not (include_internal or _names_only_public(session, row)):
         raise NotFoundError(f"No answer with id {answer_id!r} (or it was erased).")
     return row
 
 
-def timeline(session: Session, customer_id: str, *, limit: int = 50) -> list[PreviouslyTold]:
-    """What this customer was told, newest first, marking articles changed since."""
-    rows = session.exec(
-        select(AnswerRecord)
-        .where(AnswerRecord.customer_id == customer_id, AnswerRecord.status == "answered")
-        .order_by(col(AnswerRecord.created_at).desc())
-        .limit(limit)
+def _names_only_public(session: Session, row: AnswerRecord) -> bool:
+    """True when every article the stored answer names (its answer, its alternatives, what
+    the customer was told before) is public now."""
+    sent = json.loads(row.response_json)
+    named = {ref["article_id"] for ref in sent.get("alternatives", [])}
+    named |= {told["article_id"] for told in sent.get("previously_told", [])}
+    if sent.get("answer"):
+        named.add(sent["answer"]["article_id"])
+    if not named:
+        return True
+    public = session.exec(
+        select(Article.id).where(
+            col(Article.id).in_(named), Article.visibility == Visibility.public
+        )
     ).all()
+    return set(public) == named
+
+
+def timeline(
+    session: Session, customer_id: str, *, include_internal: bool, limit: int = 50
+) -> list[PreviouslyTold]:
+    """What this customer was told, newest first, marking articles changed since; without
+    ``include_internal``, answers from internal articles are left out (filtered in SQL)."""
+    query = select(AnswerRecord).where(
+        AnswerRecord.customer_id == customer_id, AnswerRecord.status == "answered"
+    )
+    if not include_internal:
+        query = query.join(
+            Article,
+            Article.id == AnswerRecord.article_id,  # type: ignore[arg-type]
+        ).where(Article.visibility == Visibility.public)
+    rows = session.exec(query.order_by(col(AnswerRecord.created_at).desc()).limit(limit)).all()
     return [_told(session, row) for row in rows]
 
 
@@ -95,11 +127,11 @@ def _told(session: Session, row: AnswerRecord) -> PreviouslyTold:
 
 
 def add_feedback(
-    session: Session, *, answer_id: str, helpful: bool, reason: str | None, channel: str | None
+    session: Session, row: AnswerRecord, *, helpful: bool, reason: str | None, channel: str | None
 ) -> Feedback:
-    row = get_record(session, answer_id)
+    """Rate an answer the caller may see (fetch it with ``get_record``)."""
     feedback = Feedback(
-        answer_id=answer_id,
+        answer_id=row.id,
         article_id=row.article_id,
         channel=channel or row.channel,
         helpful=helpful,

@@ -7,6 +7,8 @@
 
 Every publish inserts a new ``ArticleVersion`` and raises the KB revision by one, in one
 transaction; a publish that fails validation changes nothing, so the live version keeps serving.
+A change of an article's visibility is a publication too (public channels start or stop using
+it): it needs a publishing role, is audited, and raises the KB revision.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
-from kb_service.errors import ConflictError, ValidationFailed, WorkflowError
+from kb_service.errors import ConflictError, Forbidden, ValidationFailed, WorkflowError
 from kb_service.models import (
     Article,
     ArticleVersion,
@@ -28,6 +30,7 @@ from kb_service.models import (
     WorkflowEvent,
     utcnow,
 )
+from kb_service.services.access import PUBLISHING_ROLES
 from kb_service.services.articles import (
     find_translation,
     get_article,
@@ -122,12 +125,41 @@ def save_draft(
 
 
 def update_article_meta(
-    session: Session, *, article_id: str, tags: list[str] | None, visibility: Visibility | None
+    session: Session,
+    *,
+    actor: Actor,
+    article_id: str,
+    tags: list[str] | None,
+    visibility: Visibility | None,
+    may_change_visibility: bool,
 ) -> Article:
+    """Tags, and visibility for all translations; ``None`` leaves a field as it is.
+
+    A visibility change (``may_change_visibility`` comes from ``services.access``) is recorded
+    as a ``WorkflowEvent`` for the whole article (locale ``*``, from and to the visibilities)
+    and raises the KB revision, so the next index generation knows; all in one transaction.
+    Sending the visibility the article already has is not a change."""
     article = get_article(session, article_id)
+    changes_visibility = visibility is not None and visibility != article.visibility
+    if changes_visibility and not may_change_visibility:
+        raise Forbidden(
+            "Changing an article's visibility skips review; it needs a role that publishes: "
+            f"{', '.join(sorted(r.value for r in PUBLISHING_ROLES))}.",
+        )
     if tags is not None:
         article.tags = tags
-    if visibility is not None:
+    if visibility is not None and changes_visibility:
+        session.add(
+            WorkflowEvent(
+                article_id=article.id,
+                locale="*",
+                from_status=article.visibility.value,
+                to_status=visibility.value,
+                actor=actor.name,
+                comment="visibility",
+            )
+        )
+        _bump_revision(session)
         article.visibility = visibility
     session.add(article)
     session.commit()

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Response, status
 
-from kb_service.api.deps import IndexDep, Reader, SessionDep, SettingsDep
+from kb_service.api.deps import IndexDep, Reader, SessionDep, SettingsDep, VisibleAnswer
 from kb_service.api.problems import ERRORS
 from kb_service.schemas.answers import (
     REQUEST_EXAMPLES,
@@ -32,12 +32,15 @@ def create_answer(
     session: SessionDep,
     index: IndexDep,
     settings: SettingsDep,
-    key: Reader,
+    viewer: Reader,
 ) -> Response:
     """The canonical answer (same for every channel), this channel's rendering, and what the
     customer was told before on any channel. Below the channel's confidence threshold the
-    status is `no_answer` with a handoff suggestion. Recorded before the response leaves."""
-    _, body = answering.answer(session, index, settings, request, key.role)
+    status is `no_answer` with a handoff suggestion. Recorded before the response leaves.
+
+    Any reading key. For a `bot` key or on a public channel (`social`) the answer names no
+    internal article anywhere: not as the answer, an alternative, nor in `previously_told`."""
+    _, body = answering.answer(session, index, settings, request, viewer)
     return Response(content=body, media_type="application/json")
 
 
@@ -47,9 +50,10 @@ def create_answer(
     response_model=AnswerResponse,
     responses=ERRORS,
 )
-def get_answer(answer_id: str, session: SessionDep, _: Reader) -> Response:
-    """Exactly the JSON that was sent, even after newer versions were published."""
-    row = ledger.get_record(session, answer_id)
+def get_answer(answer_id: str, row: VisibleAnswer) -> Response:
+    """Exactly the JSON that was sent, even after newer versions were published.
+
+    Any reading key; to a `bot` key an answer that names an internal article is 404."""
     return Response(content=row.response_json, media_type="application/json")
 
 
@@ -60,10 +64,12 @@ def get_answer(answer_id: str, session: SessionDep, _: Reader) -> Response:
     responses=ERRORS,
 )
 def feedback(
-    answer_id: str, body: FeedbackRequest, session: SessionDep, _: Reader
+    answer_id: str, body: FeedbackRequest, session: SessionDep, answer: VisibleAnswer
 ) -> FeedbackPublic:
-    """Helpful or not, from any channel; shows on the article and feeds the gap report."""
+    """Helpful or not, from any channel; shows on the article and feeds the gap report.
+
+    Any reading key, on an answer it may replay (else 404)."""
     row = ledger.add_feedback(
-        session, answer_id=answer_id, helpful=body.helpful, reason=body.reason, channel=body.channel
+        session, answer, helpful=body.helpful, reason=body.reason, channel=body.channel
     )
     return FeedbackPublic.model_validate(row, from_attributes=True)

@@ -1,4 +1,8 @@
-"""Articles, translations, the editorial workflow and immutable versions."""
+"""Articles, translations, the editorial workflow and immutable versions.
+
+Reads are open to every reading key; a public key (`bot`) sees public articles only, and an
+internal one is 404 to it, as if it did not exist.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from kb_service.api.deps import (
     Reviewer,
     SessionDep,
     SettingsDep,
+    VisibleArticle,
     actor_of,
 )
 from kb_service.api.problems import ERRORS
@@ -29,7 +34,7 @@ from kb_service.schemas.articles import (
     VersionPublic,
     VersionSummary,
 )
-from kb_service.services import articles, publishing
+from kb_service.services import access, articles, publishing
 from kb_service.services.articles import article_public
 from kb_service.validation import MAX_ARTICLE_CHARS
 
@@ -39,13 +44,17 @@ router = APIRouter(prefix="/v1/articles", tags=["articles"])
 @router.get("", summary="List articles", responses=ERRORS)
 def list_articles(
     session: SessionDep,
-    _: Reader,
+    viewer: Reader,
     tag: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> ArticleList:
-    """Articles with their locales, optionally filtered by tag, ordered by key."""
-    return articles.list_articles(session, tag=tag, limit=limit, offset=offset)
+    """Articles with their locales, optionally filtered by tag, ordered by key.
+
+    Any reading key; a `bot` key gets public articles only (and `total` counts only those)."""
+    return articles.list_articles(
+        session, tag=tag, limit=limit, offset=offset, include_internal=viewer.internal
+    )
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Create an article", responses=ERRORS)
@@ -65,19 +74,35 @@ def create_article(body: ArticleCreate, session: SessionDep, key: Editor) -> Art
 
 
 @router.get("/{article_id}", summary="Get an article", responses=ERRORS)
-def get_article(article_id: str, session: SessionDep, _: Reader) -> ArticlePublic:
-    """An article by id or spoken key (KB-0042), with each translation's workflow state."""
-    return article_public(session, articles.find_article(session, article_id))
+def get_article(article: VisibleArticle, session: SessionDep) -> ArticlePublic:
+    """An article by id or spoken key (KB-0042), with each translation's workflow state.
+
+    Any reading key; an internal article is 404 to a `bot` key."""
+    return article_public(session, article)
 
 
 @router.patch("/{article_id}", summary="Change tags or visibility", responses=ERRORS)
 def update_article(
-    article_id: str, body: ArticleMetaUpdate, session: SessionDep, _: Editor
+    article_id: str,
+    body: ArticleMetaUpdate,
+    session: SessionDep,
+    key: Editor,
+    index: IndexDep,
+    tasks: BackgroundTasks,
 ) -> ArticlePublic:
-    """Tags and visibility apply to all translations."""
+    """Tags and visibility apply to all translations. Editors and reviewers change tags; a
+    visibility change puts content in front of customers (or takes it away) without review,
+    so it needs a reviewer (or admin): editors get 403. It is audited, raises the KB revision
+    and re-indexes at once, so public channels follow it within a second or two."""
     article = publishing.update_article_meta(
-        session, article_id=article_id, tags=body.tags, visibility=body.visibility
+        session,
+        actor=actor_of(key),
+        article_id=article_id,
+        tags=body.tags,
+        visibility=body.visibility,
+        may_change_visibility=access.may_change_visibility(key.role),
     )
+    tasks.add_task(index.refresh_quietly)  # a no-op unless the visibility (KB revision) changed
     return article_public(session, article)
 
 
@@ -187,8 +212,9 @@ def rollback(
 
 
 @router.get("/{article_id}/translations/{locale}", summary="Get the live version", responses=ERRORS)
-def get_live(article_id: str, locale: str, session: SessionDep, _: Reader) -> VersionPublic:
-    """The version that answers are served from now."""
+def get_live(article_id: str, locale: str, session: SessionDep, _: VisibleArticle) -> VersionPublic:
+    """The version that answers are served from now. An internal article is 404 to a `bot`
+    key."""
     translation = articles.get_translation(session, article_id, locale)
     version = articles.live_version(session, translation)
     if version is None:
@@ -200,9 +226,9 @@ def get_live(article_id: str, locale: str, session: SessionDep, _: Reader) -> Ve
     "/{article_id}/translations/{locale}/versions", summary="List versions", responses=ERRORS
 )
 def list_versions(
-    article_id: str, locale: str, session: SessionDep, _: Reader
+    article_id: str, locale: str, session: SessionDep, _: VisibleArticle
 ) -> list[VersionSummary]:
-    """Every published version, oldest first."""
+    """Every published version, oldest first. An internal article is 404 to a `bot` key."""
     rows = articles.list_versions(session, article_id, locale)
     return [VersionSummary.model_validate(v, from_attributes=True) for v in rows]
 
@@ -213,9 +239,10 @@ def list_versions(
     responses=ERRORS,
 )
 def get_version(
-    article_id: str, locale: str, version: int, session: SessionDep, _: Reader
+    article_id: str, locale: str, version: int, session: SessionDep, _: VisibleArticle
 ) -> VersionPublic:
-    """One immutable version, readable forever (answers cite these)."""
+    """One immutable version, readable forever (answers cite these). An internal article's
+    versions are 404 to a `bot` key."""
     row = articles.get_version(session, article_id, locale, version)
     return VersionPublic.model_validate(row, from_attributes=True)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from kb_service.api.deps import Admin, Reader, SessionDep
+from kb_service.api.deps import Admin, CustomerReader, SessionDep
 from kb_service.api.problems import ERRORS
 from kb_service.schemas.customers import Erasure, Timeline
 from kb_service.services import ledger
@@ -17,9 +17,12 @@ router = APIRouter(prefix="/v1/customers", tags=["customers"])
     summary="What the customer was told",
     responses=ERRORS,
 )
-def get_timeline(customer_id: str, session: SessionDep, _: Reader) -> Timeline:
-    """Answers on every channel, newest first; `changed_since` marks articles updated since."""
-    return Timeline(customer_id=customer_id, entries=ledger.timeline(session, customer_id))
+def get_timeline(customer_id: str, session: SessionDep, viewer: CustomerReader) -> Timeline:
+    """Answers on every channel, newest first; `changed_since` marks articles updated since.
+
+    Staff keys only (agent, editor, reviewer, admin); a `bot` key gets 403."""
+    entries = ledger.timeline(session, customer_id, include_internal=viewer.internal)
+    return Timeline(customer_id=customer_id, entries=entries)
 
 
 @router.delete(

@@ -5,9 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
-from kb_service.api.deps import SessionDep
+from kb_service.api.deps import PublicArticle, SessionDep
 from kb_service.errors import NotFoundError
-from kb_service.models import Visibility
 from kb_service.rendering.page import article_page
 from kb_service.services import articles
 
@@ -23,12 +22,14 @@ router = APIRouter(prefix="/kb", tags=["pages"])
         404: {"description": "Unknown, internal or not live"},
     },
 )
-def public_article(article_id: str, locale: str, session: SessionDep) -> HTMLResponse:
-    """The live version as a web page; answers link here (with `#section-anchor`)."""
-    article = articles.get_article(session, article_id)
+def public_article(
+    article_id: str, locale: str, session: SessionDep, article: PublicArticle
+) -> HTMLResponse:
+    """The live version as a web page; answers link here (with `#section-anchor`). No key
+    needed: an internal article is 404, as if it did not exist."""
     translation = articles.get_translation(session, article_id, locale)
     version = articles.live_version(session, translation)
-    if article.visibility != Visibility.public or version is None:
+    if version is None:
         raise NotFoundError(f"No public live article {article_id!r} in {locale}.")
     return HTMLResponse(
         article_page(

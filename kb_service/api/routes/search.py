@@ -23,11 +23,13 @@ router = APIRouter(prefix="/v1/search", tags=["search"])
 def search(
     index: IndexDep,
     settings: SettingsDep,
-    _: Reader,
+    viewer: Reader,
     q: Annotated[str, Query(min_length=1, max_length=2000, description="The question.")],
     locale: Annotated[Locale | None, Query(description="BCP 47; detected when left out.")] = None,
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> SearchResponse:
     """Hybrid (dense + keyword) search; sections in the question's language first, others
-    marked `fallback_locale`."""
-    return search_sections(index, settings, q, locale=locale, limit=limit, include_internal=True)
+    marked `fallback_locale`. Any reading key; a `bot` key never gets internal articles."""
+    return search_sections(
+        index, settings, q, locale=locale, limit=limit, include_internal=viewer.internal
+    )

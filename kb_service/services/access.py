@@ -1,0 +1,94 @@
+"""Who may read what: the one place that decides it, per role.
+
+Two questions, answered here and nowhere else:
+
+* may this role see **internal** articles? Staff roles may; a *public* role, whose key can sit
+  on a public page (a bot, a chat widget), sees only what a customer may see;
+* which **read areas** may it use? Every reading role reads content (search, articles,
+  versions, answers), public roles only its public part; customer timelines and the gap report
+  are for staff only.
+
+The HTTP edge turns these into dependencies (``kb_service.api.deps``); services take the
+answer as ``include_internal`` and filter in their queries. A hidden internal article is
+*not found* (404), never *forbidden* (403), so that its existence does not leak.
+
+Adding a public role (e.g. a ``widget`` key for the chat widget) is one line here, in
+``PUBLIC_ROLES`` (after adding the value to ``models.Role``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from kb_service.models import Role
+from kb_service.rendering import Channel
+
+PUBLIC_ROLES: frozenset[Role] = frozenset({Role.bot})
+"""Roles whose keys face customers directly: public content only, no staff-only areas."""
+
+STAFF_ROLES: frozenset[Role] = frozenset({Role.agent, Role.editor, Role.reviewer, Role.admin})
+"""Roles of people inside the contact centre: internal content and every read area."""
+
+PUBLISHING_ROLES: frozenset[Role] = frozenset({Role.reviewer, Role.admin})
+"""Roles that put content in front of customers: approve, publish, archive, roll back, and
+change an article's visibility (which is a publication without review otherwise)."""
+
+PUBLIC_CHANNELS: frozenset[Channel] = frozenset({"social"})
+"""Channels whose answers are public: internal articles are never used there, whoever asks."""
+
+
+class Area(StrEnum):
+    """What a read route reads, as far as permissions go."""
+
+    content = "content"  # search, article lists and reads, versions, answers and their replay
+    customers = "customers"  # a customer's timeline: what they were told, on every channel
+    insights = "insights"  # the gap report: customers' unanswered questions, unhelpful articles
+
+
+PUBLIC_AREAS: frozenset[Area] = frozenset({Area.content})
+"""The areas public roles may read (and there only public content)."""
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is reading, as far as visibility goes."""
+
+    role: Role | None  # None: an anonymous visitor of the public pages (/kb/...)
+    internal: bool  # may see internal articles
+
+
+ANONYMOUS = Viewer(role=None, internal=False)
+"""A visitor of the public article pages: sees what any customer may see."""
+
+
+def is_public(role: Role) -> bool:
+    return role in PUBLIC_ROLES
+
+
+def sees_internal(role: Role) -> bool:
+    return role in STAFF_ROLES and not is_public(role)
+
+
+def may_read(role: Role, area: Area) -> bool:
+    if is_public(role):
+        return area in PUBLIC_AREAS
+    return role in STAFF_ROLES
+
+
+def readers(area: Area) -> frozenset[Role]:
+    """The roles that may read this area (for messages and documentation)."""
+    return frozenset(r for r in Role if may_read(r, area))
+
+
+def viewer_of(role: Role) -> Viewer:
+    return Viewer(role=role, internal=sees_internal(role))
+
+
+def answer_may_use_internal(viewer: Viewer, channel: Channel) -> bool:
+    """An answer uses (and names) internal articles only for staff, off public channels."""
+    return viewer.internal and channel not in PUBLIC_CHANNELS
+
+
+def may_change_visibility(role: Role) -> bool:
+    return role in PUBLISHING_ROLES
