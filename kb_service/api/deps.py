@@ -96,6 +96,8 @@ Admin = Annotated[ApiKey, Depends(require())]
 
 Reader = Annotated[Viewer, Depends(reader(Area.content))]
 """Any reading key; public roles (bot) see public content only."""
+WorkflowReader = Annotated[Viewer, Depends(reader(Area.workflow))]
+"""Staff only: articles with their workflow state (drafts, authors, comments, ratings)."""
 CustomerReader = Annotated[Viewer, Depends(reader(Area.customers))]
 """Staff only: customer timelines."""
 InsightReader = Annotated[Viewer, Depends(reader(Area.insights))]
@@ -117,6 +119,12 @@ def public_article(article_id: str, session: SessionDep) -> Article:
     return articles.get_article(session, article_id, include_internal=access.ANONYMOUS.internal)
 
 
+def workflow_article(article_id: str, session: SessionDep, viewer: WorkflowReader) -> Article:
+    """The path's article (by id or key) with its workflow state: staff only."""
+    return articles.find_article(session, article_id, include_internal=viewer.internal)
+
+
 VisibleArticle = Annotated[Article, Depends(visible_article)]
+WorkflowArticle = Annotated[Article, Depends(workflow_article)]
 VisibleAnswer = Annotated[AnswerRecord, Depends(visible_answer)]
 PublicArticle = Annotated[Article, Depends(public_article)]

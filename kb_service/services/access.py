@@ -4,9 +4,9 @@ Two questions, answered here and nowhere else:
 
 * may this role see **internal** articles? Staff roles may; a *public* role, whose key can sit
   on a public page (a bot, a chat widget), sees only what a customer may see;
-* which **read areas** may it use? Every reading role reads content (search, articles,
-  versions, answers), public roles only its public part; customer timelines and the gap report
-  are for staff only.
+* which **read areas** may it use? Every reading role reads content (search, published
+  versions, answers), public roles only its public part; the editorial workflow (drafts,
+  authors, review comments, ratings), customer timelines and the gap report are for staff only.
 
 The HTTP edge turns these into dependencies (``kb_service.api.deps``); services take the
 answer as ``include_internal`` and filter in their queries. A hidden internal article is
@@ -41,7 +41,8 @@ PUBLIC_CHANNELS: frozenset[Channel] = frozenset({"social"})
 class Area(StrEnum):
     """What a read route reads, as far as permissions go."""
 
-    content = "content"  # search, article lists and reads, versions, answers and their replay
+    content = "content"  # search, published versions, answers and their replay
+    workflow = "workflow"  # article lists and reads: drafts, authors, review comments, ratings
     customers = "customers"  # a customer's timeline: what they were told, on every channel
     insights = "insights"  # the gap report: customers' unanswered questions, unhelpful articles
 
@@ -79,6 +80,13 @@ def may_read(role: Role, area: Area) -> bool:
 def readers(area: Area) -> frozenset[Role]:
     """The roles that may read this area (for messages and documentation)."""
     return frozenset(r for r in Role if may_read(r, area))
+
+
+def sees_history(viewer: Viewer) -> bool:
+    """Whether an answer may list what the named customer was told before. A public key names
+    a customer id it cannot prove, so it must not read that customer's history back (the
+    answer is still recorded under the id, for the agents)."""
+    return viewer.role is not None and not is_public(viewer.role)
 
 
 def viewer_of(role: Role) -> Viewer:

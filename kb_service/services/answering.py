@@ -92,7 +92,7 @@ def answer(
         previously_told=ledger.timeline(
             session, request.customer_id, include_internal=include_internal
         )
-        if request.customer_id
+        if request.customer_id and access.sees_history(viewer)
         else [],
     )
     body = ledger.record(

@@ -14,11 +14,12 @@ from sqlmodel import Session
 from kb_service.api.deps import (
     Editor,
     IndexDep,
-    Reader,
     Reviewer,
     SessionDep,
     SettingsDep,
     VisibleArticle,
+    WorkflowArticle,
+    WorkflowReader,
     actor_of,
 )
 from kb_service.api.problems import ERRORS
@@ -44,14 +45,14 @@ router = APIRouter(prefix="/v1/articles", tags=["articles"])
 @router.get("", summary="List articles", responses=ERRORS)
 def list_articles(
     session: SessionDep,
-    viewer: Reader,
+    viewer: WorkflowReader,
     tag: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> ArticleList:
     """Articles with their locales, optionally filtered by tag, ordered by key.
 
-    Any reading key; a `bot` key gets public articles only (and `total` counts only those)."""
+    Staff keys only (agent, editor, reviewer, admin): the list shows the editorial workflow."""
     return articles.list_articles(
         session, tag=tag, limit=limit, offset=offset, include_internal=viewer.internal
     )
@@ -74,10 +75,10 @@ def create_article(body: ArticleCreate, session: SessionDep, key: Editor) -> Art
 
 
 @router.get("/{article_id}", summary="Get an article", responses=ERRORS)
-def get_article(article: VisibleArticle, session: SessionDep) -> ArticlePublic:
+def get_article(article: WorkflowArticle, session: SessionDep) -> ArticlePublic:
     """An article by id or spoken key (KB-0042), with each translation's workflow state.
 
-    Any reading key; an internal article is 404 to a `bot` key."""
+    Staff keys only; a `bot` key reads published versions (`/translations/...`) instead."""
     return article_public(session, article)
 
 
