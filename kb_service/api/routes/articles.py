@@ -31,7 +31,7 @@ from kb_service.schemas.articles import (
 )
 from kb_service.services import articles, publishing
 from kb_service.services.articles import article_public
-from kb_service.validation import MAX_ARTICLE_CHARS
+from kb_service.validation import MAX_ARTICLE_CHARS, ArticleId, DbInt, Locale, Tag
 
 router = APIRouter(prefix="/v1/articles", tags=["articles"])
 
@@ -40,9 +40,9 @@ router = APIRouter(prefix="/v1/articles", tags=["articles"])
 def list_articles(
     session: SessionDep,
     _: Reader,
-    tag: str | None = None,
+    tag: Tag | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[DbInt, Query(ge=0)] = 0,
 ) -> ArticleList:
     """Articles with their locales, optionally filtered by tag, ordered by key."""
     return articles.list_articles(session, tag=tag, limit=limit, offset=offset)
@@ -65,14 +65,14 @@ def create_article(body: ArticleCreate, session: SessionDep, key: Editor) -> Art
 
 
 @router.get("/{article_id}", summary="Get an article", responses=ERRORS)
-def get_article(article_id: str, session: SessionDep, _: Reader) -> ArticlePublic:
+def get_article(article_id: ArticleId, session: SessionDep, _: Reader) -> ArticlePublic:
     """An article by id or spoken key (KB-0042), with each translation's workflow state."""
     return article_public(session, articles.find_article(session, article_id))
 
 
 @router.patch("/{article_id}", summary="Change tags or visibility", responses=ERRORS)
 def update_article(
-    article_id: str, body: ArticleMetaUpdate, session: SessionDep, _: Editor
+    article_id: ArticleId, body: ArticleMetaUpdate, session: SessionDep, _: Editor
 ) -> ArticlePublic:
     """Tags and visibility apply to all translations."""
     article = publishing.update_article_meta(
@@ -83,7 +83,7 @@ def update_article(
 
 @router.put("/{article_id}/translations/{locale}/draft", summary="Save a draft", responses=ERRORS)
 def save_draft(
-    article_id: str, locale: str, body: DraftUpdate, session: SessionDep, key: Editor
+    article_id: ArticleId, locale: Locale, body: DraftUpdate, session: SessionDep, key: Editor
 ) -> ArticlePublic:
     """Create or edit a translation's draft; the live version keeps serving meanwhile."""
     publishing.save_draft(
@@ -100,13 +100,17 @@ def save_draft(
 @router.post(
     "/{article_id}/translations/{locale}/submit", summary="Submit for review", responses=ERRORS
 )
-def submit(article_id: str, locale: str, session: SessionDep, key: Editor) -> ArticlePublic:
+def submit(
+    article_id: ArticleId, locale: Locale, session: SessionDep, key: Editor
+) -> ArticlePublic:
     """draft → in_review."""
     return _step(session, key, article_id, locale, "submit")
 
 
 @router.post("/{article_id}/translations/{locale}/approve", summary="Approve", responses=ERRORS)
-def approve(article_id: str, locale: str, session: SessionDep, key: Reviewer) -> ArticlePublic:
+def approve(
+    article_id: ArticleId, locale: Locale, session: SessionDep, key: Reviewer
+) -> ArticlePublic:
     """in_review → approved."""
     return _step(session, key, article_id, locale, "approve")
 
@@ -115,7 +119,7 @@ def approve(article_id: str, locale: str, session: SessionDep, key: Reviewer) ->
     "/{article_id}/translations/{locale}/reject", summary="Reject with a comment", responses=ERRORS
 )
 def reject(
-    article_id: str, locale: str, body: ReviewComment, session: SessionDep, key: Reviewer
+    article_id: ArticleId, locale: Locale, body: ReviewComment, session: SessionDep, key: Reviewer
 ) -> ArticlePublic:
     """in_review or approved → draft, with a comment for the editor."""
     return _step(session, key, article_id, locale, "reject", comment=body.comment)
@@ -125,8 +129,8 @@ def reject(
     "/{article_id}/translations/{locale}/publish", summary="Publish a new version", responses=ERRORS
 )
 def publish(
-    article_id: str,
-    locale: str,
+    article_id: ArticleId,
+    locale: Locale,
     session: SessionDep,
     key: Reviewer,
     index: IndexDep,
@@ -146,8 +150,8 @@ def publish(
 
 @router.post("/{article_id}/translations/{locale}/archive", summary="Archive", responses=ERRORS)
 def archive(
-    article_id: str,
-    locale: str,
+    article_id: ArticleId,
+    locale: Locale,
     session: SessionDep,
     key: Reviewer,
     index: IndexDep,
@@ -166,8 +170,8 @@ def archive(
     responses=ERRORS,
 )
 def rollback(
-    article_id: str,
-    locale: str,
+    article_id: ArticleId,
+    locale: Locale,
     body: RollbackRequest,
     session: SessionDep,
     key: Reviewer,
@@ -187,7 +191,9 @@ def rollback(
 
 
 @router.get("/{article_id}/translations/{locale}", summary="Get the live version", responses=ERRORS)
-def get_live(article_id: str, locale: str, session: SessionDep, _: Reader) -> VersionPublic:
+def get_live(
+    article_id: ArticleId, locale: Locale, session: SessionDep, _: Reader
+) -> VersionPublic:
     """The version that answers are served from now."""
     translation = articles.get_translation(session, article_id, locale)
     version = articles.live_version(session, translation)
@@ -200,7 +206,7 @@ def get_live(article_id: str, locale: str, session: SessionDep, _: Reader) -> Ve
     "/{article_id}/translations/{locale}/versions", summary="List versions", responses=ERRORS
 )
 def list_versions(
-    article_id: str, locale: str, session: SessionDep, _: Reader
+    article_id: ArticleId, locale: Locale, session: SessionDep, _: Reader
 ) -> list[VersionSummary]:
     """Every published version, oldest first."""
     rows = articles.list_versions(session, article_id, locale)
@@ -213,7 +219,7 @@ def list_versions(
     responses=ERRORS,
 )
 def get_version(
-    article_id: str, locale: str, version: int, session: SessionDep, _: Reader
+    article_id: ArticleId, locale: Locale, version: DbInt, session: SessionDep, _: Reader
 ) -> VersionPublic:
     """One immutable version, readable forever (answers cite these)."""
     row = articles.get_version(session, article_id, locale, version)

@@ -8,6 +8,7 @@ from kb_service.api.deps import Admin, Reader, SessionDep
 from kb_service.api.problems import ERRORS
 from kb_service.schemas.customers import Erasure, Timeline
 from kb_service.services import ledger
+from kb_service.validation import CustomerId
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
@@ -17,7 +18,7 @@ router = APIRouter(prefix="/v1/customers", tags=["customers"])
     summary="What the customer was told",
     responses=ERRORS,
 )
-def get_timeline(customer_id: str, session: SessionDep, _: Reader) -> Timeline:
+def get_timeline(customer_id: CustomerId, session: SessionDep, _: Reader) -> Timeline:
     """Answers on every channel, newest first; `changed_since` marks articles updated since."""
     return Timeline(customer_id=customer_id, entries=ledger.timeline(session, customer_id))
 
@@ -27,7 +28,7 @@ def get_timeline(customer_id: str, session: SessionDep, _: Reader) -> Timeline:
     summary="Erase a customer's records",
     responses=ERRORS,
 )
-def erase(customer_id: str, session: SessionDep, _: Admin) -> Erasure:
+def erase(customer_id: CustomerId, session: SessionDep, _: Admin) -> Erasure:
     """Right to erasure: the records go; only anonymous per-day counts remain."""
     answers, feedback = ledger.erase_customer(session, customer_id)
     return Erasure(customer_id=customer_id, erased_answers=answers, erased_feedback=feedback)

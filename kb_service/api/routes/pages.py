@@ -10,6 +10,7 @@ from kb_service.errors import NotFoundError
 from kb_service.models import Visibility
 from kb_service.rendering.page import article_page
 from kb_service.services import articles
+from kb_service.validation import article_id_problem, locale_problem
 
 router = APIRouter(prefix="/kb", tags=["pages"])
 
@@ -24,7 +25,11 @@ router = APIRouter(prefix="/kb", tags=["pages"])
     },
 )
 def public_article(article_id: str, locale: str, session: SessionDep) -> HTMLResponse:
-    """The live version as a web page; answers link here (with `#section-anchor`)."""
+    """The live version as a web page; answers link here (with `#section-anchor`).
+
+    A malformed id or locale is just another page that does not exist: 404, as documented."""
+    if article_id_problem(article_id) or locale_problem(locale):
+        raise NotFoundError(f"No public live article {article_id!r} in {locale!r}.")
     article = articles.get_article(session, article_id)
     translation = articles.get_translation(session, article_id, locale)
     version = articles.live_version(session, translation)
