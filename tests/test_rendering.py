@@ -1,8 +1,12 @@
 """Rendering one knowledge-base section for chat, email, phone and social, in four languages."""
 
 import re
+from html import escape
+from html.parser import HTMLParser
+from xml.etree import ElementTree
 
 import pytest
+from markdown_it import MarkdownIt
 
 from kb_service.rendering import (
     Channel,
@@ -14,7 +18,8 @@ from kb_service.rendering import (
     render,
     render_no_answer,
 )
-from kb_service.rendering.markup import to_blocks, to_html, to_text
+from kb_service.rendering._doc import Block, Run, strip_tag_like
+from kb_service.rendering.markup import _TAGS, blocks_to_markdown, to_blocks, to_html, to_text
 from kb_service.rendering.phone import MAX_SECONDS
 from kb_service.rendering.social import MAX_CHARS
 
@@ -408,3 +413,164 @@ def test_empty_section_and_relative_link_still_render() -> None:
     social = render("social", inp)
     assert isinstance(chat, ChatRendering) and chat.link == "/kb/KB-0042"
     assert isinstance(social, SocialRendering) and social.text == "/kb/KB-0042"
+
+
+# --- chat Markdown in a client's CommonMark renderer -----------------------------------------
+# Chat clients render `markdown` themselves (marked, markdown-it), often with raw HTML on. The
+# serialised Markdown must stay inert there: code stays code, text stays text.
+
+HOSTILE_ARTICLES = {
+    "tilde_line_in_backtick_fence": (
+        "Intro.\n\n```\n~~~~\n<script src=//evil.example/x.js\n"
+        "[x](javascript:alert(1))\n~~~~\n```\n"
+    ),
+    "backtick_and_tilde_lines_in_tilde_fence": (
+        "Intro.\n\n~~~~~~\n```\n~~~\n~~~~~\n<script src=//evil.example/x.js\n```\n~~~~~~\n"
+    ),
+    "tags_put_together_by_stripping": (
+        "Intro.\n\n```\n~~~~\n<scr<x>ipt>alert(1)</scr<x>ipt>\n"
+        "<im<x>g src=x onerror=alert(1)>\n```\n"
+    ),
+    "paragraph_that_opens_a_fence": ("~~~\n\nText.\n\n```\n<script src=//evil.example/x.js\n```\n"),
+    "code_span_with_backticks": (
+        "Use ``` a`` <scr<x>ipt>alert(1)</scr<x>ipt> `` ``` and ``` `` <script src=//e.example ```."
+    ),
+    "raw_html_blocks": (
+        "<script>alert(1)</script>\n\n<img src=x onerror=alert(1)>\n\n"
+        '<div onclick="alert(1)">x</div>\n\n<iframe src="https://evil.example"></iframe>\n'
+    ),
+    "html_in_headings_and_links": (
+        "# Reset <img src=x onload=alert(1)>\n\n## <script>alert(1)</script>\n\n"
+        "[<b onclick=alert(1)>click</b>](javascript:alert(1)) "
+        "[y](&#106;avascript:alert(2)) [z](&amp;#106;avascript:alert(3))\n"
+    ),
+}
+MARKDOWN_IT_TAGS = {"p", "pre", "code", "strong", "em", "a", "ul", "ol", "li", "br", "hr"}
+MARKDOWN_IT_TAGS |= {"blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "del", "s"}
+
+
+class _Elements(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.elements: list[tuple[str, list[tuple[str, str | None]]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.elements.append((tag, attrs))
+
+    handle_startendtag = handle_starttag
+
+
+def executable(html: str, allowed_tags: set[str]) -> list[str]:
+    """What a browser would run or load from this HTML: scripts, event handlers, script URLs,
+    and any element the renderer itself would never produce (raw HTML passed through)."""
+    found = ["<script"] if "<script" in html.lower() else []
+    parser = _Elements()
+    parser.feed(html)
+    parser.close()
+    for tag, attrs in parser.elements:
+        if tag not in allowed_tags:
+            found.append(f"<{tag}>")
+        for name, value in attrs:
+            target = re.sub(r"[\s\x00-\x1f]", "", value or "").lower()
+            if name.startswith("on"):
+                found.append(f"{name}=")
+            elif name in ("href", "src") and target.startswith(
+                ("javascript:", "vbscript:", "data:")
+            ):
+                found.append(f"{name}={value}")
+    return found
+
+
+def commonmark(markdown: str, preset: str = "commonmark") -> str:
+    return MarkdownIt(preset, {"html": True}).render(markdown)
+
+
+def fence_contents(markdown: str) -> list[str]:
+    tokens = MarkdownIt("commonmark", {"html": True}).parse(markdown)
+    return [t.content.strip("\n") for t in tokens if t.type in ("fence", "code_block")]
+
+
+def code_texts(markdown: str) -> list[str]:
+    return [b.text.strip("\n") for b in to_blocks(markdown) if b.kind == "code"]
+
+
+@pytest.mark.parametrize("preset", ["commonmark", "js-default"])
+@pytest.mark.parametrize("name", list(HOSTILE_ARTICLES))
+def test_chat_markdown_fence_cannot_be_broken_out_of(name: str, preset: str) -> None:
+    source = HOSTILE_ARTICLES[name]
+    chat = render("chat", make(markdown=source))
+    assert isinstance(chat, ChatRendering)
+    assert executable(commonmark(chat.markdown, preset), MARKDOWN_IT_TAGS) == [], chat.markdown
+    # Code stays exactly the code: every fence closes where the serialiser meant it to.
+    assert fence_contents(chat.markdown) == code_texts(source)
+
+
+def test_code_block_fence_is_longer_than_any_run_inside() -> None:
+    code = "```\n~~~\n~~~~~~~~\n   ~~~~~~~~~\n<script>alert(1)</script>\n````"
+    markdown = blocks_to_markdown([Block("paragraph", (Run("Run:"),)), Block("code", (Run(code),))])
+    assert markdown.startswith("Run:\n\n" + "~" * 10 + "\n") and markdown.endswith("\n" + "~" * 10)
+    assert fence_contents(markdown) == [code]
+    assert f"<pre><code>{escape(code, quote=False)}\n</code></pre>" in to_html(markdown)
+
+
+def test_chat_markdown_of_any_blocks_is_inert_in_commonmark() -> None:
+    """The serialiser's own guarantee, whatever the blocks hold (not only what the sanitiser
+    lets through): raw HTML, fences, backticks, line starts and links."""
+    payload = "<script>alert(1)</script><img src=x onerror=alert(1)>"
+    blocks = [
+        Block("heading", (Run(f"Title {payload}"),)),
+        Block("paragraph", (Run("~~~"),)),
+        Block("paragraph", (Run("```"),)),
+        Block("code", (Run(f"```\n~~~~\n{payload}\n~~~~~~~~"),)),
+        Block("paragraph", (Run(payload), Run(f"`` {payload} ``", code=True))),
+        Block("paragraph", (Run("1) <b onclick=alert(1)>"),)),
+        Block("paragraph", (Run("click", href="javascript:alert(1)"),)),
+        Block("paragraph", (Run("entity", href="&#106;avascript:alert(1)"),)),
+        Block("paragraph", (Run("wrap", href="https://ok.example/\n~~~\n<script>"),)),
+        Block("item", (Run(f"- {payload}"),), list_id=0, number=1),
+    ]
+    markdown = blocks_to_markdown(blocks)
+    for preset in ("commonmark", "js-default"):
+        assert executable(commonmark(markdown, preset), MARKDOWN_IT_TAGS) == [], markdown
+    assert fence_contents(markdown) == [f"```\n~~~~\n{payload}\n~~~~~~~~"]
+    assert executable(to_html(markdown), {*MARKDOWN_IT_TAGS} - {"del", "s"}) == []
+
+
+def test_chat_markdown_links_are_only_http_mailto_or_site_relative() -> None:
+    runs = [
+        Run("a", href="https://ok.example/a?b=1&c=2"),
+        Run(" b", href="mailto:help@ok.example"),
+        Run(" c", href="/kb/KB-0042"),
+        Run(" d", href="//evil.example"),
+        Run(" e", href="&#106;avascript:alert(1)"),
+        Run(" f", href="#section"),
+    ]
+    markdown = blocks_to_markdown([Block("paragraph", tuple(runs))])
+    assert markdown == (
+        "[a](https://ok.example/a?b=1&c=2) [b](mailto:help@ok.example) [c](/kb/KB-0042) d e f"
+    )
+
+
+def test_tags_put_together_by_stripping_are_stripped_too() -> None:
+    source = HOSTILE_ARTICLES["tags_put_together_by_stripping"]
+    assert to_text(source) == "Intro.\n\n~~~~\nalert(1)"
+    assert strip_tag_like("<scr<x>ipt>alert(1)</scr<<y>x>ipt>") == "alert(1)"
+
+
+@pytest.mark.parametrize("name", list(HOSTILE_ARTICLES))
+def test_other_channels_carry_no_executable_payload(name: str) -> None:
+    inp = make(markdown=HOSTILE_ARTICLES[name])
+    email, phone, social = render("email", inp), render("phone", inp), render("social", inp)
+    assert isinstance(email, EmailRendering) and isinstance(phone, PhoneRendering)
+    assert isinstance(social, SocialRendering)
+    assert executable(email.html, set(_TAGS)) == [], email.html
+    speak = ElementTree.fromstring(phone.ssml)  # well-formed: no markup got through unescaped
+    assert {element.tag for element in speak.iter()} <= {"speak", "break"}
+    # Plain text is not markup: code stays literal there (email text, the spoken script: an
+    # unclosed "<script" is no tag), but no whole tag; where no code is shown (subject, the
+    # social post), no script URL or handler either.
+    tag = re.compile(r"</?[a-z!][^<>]*>", re.IGNORECASE)
+    for plain in (email.text, email.subject, phone.script, social.text):
+        assert not tag.search(plain), plain
+    for plain in (email.subject, social.text):
+        assert not re.search(r"javascript:|on(error|load|click)\s*=", plain, re.I), plain

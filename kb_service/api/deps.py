@@ -22,6 +22,7 @@ from kb_service.services import access, articles, keys, ledger
 from kb_service.services.access import Area, Viewer
 from kb_service.services.indexing import IndexService
 from kb_service.services.publishing import Actor
+from kb_service.validation import ArticleId
 
 _bearer = HTTPBearer(auto_error=False, description="An API key from `kb keys create`.")
 
@@ -104,7 +105,7 @@ InsightReader = Annotated[Viewer, Depends(reader(Area.insights))]
 """Staff only: the gap report."""
 
 
-def visible_article(article_id: str, session: SessionDep, viewer: Reader) -> Article:
+def visible_article(article_id: ArticleId, session: SessionDep, viewer: Reader) -> Article:
     """The path's article (by id or key) if this viewer may see it; 404 as if unknown if not."""
     return articles.find_article(session, article_id, include_internal=viewer.internal)
 
@@ -119,7 +120,7 @@ def public_article(article_id: str, session: SessionDep) -> Article:
     return articles.get_article(session, article_id, include_internal=access.ANONYMOUS.internal)
 
 
-def workflow_article(article_id: str, session: SessionDep, viewer: WorkflowReader) -> Article:
+def workflow_article(article_id: ArticleId, session: SessionDep, viewer: WorkflowReader) -> Article:
     """The path's article (by id or key) with its workflow state: staff only."""
     return articles.find_article(session, article_id, include_internal=viewer.internal)
 

@@ -62,7 +62,13 @@ class _Marks:
 
 
 def strip_tag_like(text: str) -> str:
-    return _TAG_LIKE.sub("", text)
+    """Text without anything tag-like, repeated until none is left: one pass over
+    "<scr<x>ipt>" would put "<script>" back together."""
+    while True:
+        stripped = _TAG_LIKE.sub("", text)
+        if stripped == text:
+            return text
+        text = stripped
 
 
 def _merge(runs: list[Run]) -> tuple[Run, ...]:

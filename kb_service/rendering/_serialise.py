@@ -1,18 +1,28 @@
 """Blocks back to Markdown or plain text.
 
 The Markdown written here is regenerated from sanitised content and escaped, so a chat client
-that renders it itself cannot be tricked into producing raw HTML or unsafe links.
+that renders it itself (any CommonMark renderer, raw HTML on) cannot be tricked into producing
+raw HTML or unsafe links:
+
+- text: Markdown punctuation backslash-escaped, ``<``/``>``/entities as entities, a line start
+  that would open a list, heading or code fence neutralised;
+- code: fenced (blocks) or delimited (spans) by a run of "~" or "`" longer than any run of
+  that character inside, so nothing in the code can close it early (CommonMark 4.5, 6.1);
+- links: only http(s), mailto and site-relative destinations, with every character that could
+  end or break the destination percent-encoded.
 """
 
 import re
 from collections.abc import Iterable
+from urllib.parse import quote
 
 from ._doc import Block, Run
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]])")
 _ENTITY_START = re.compile(r"&(?=#?\w+;)")
-_LINE_START = re.compile(r"^(\d+)\.|^([#+\-])")
-_URL_UNSAFE = {" ": "%20", "(": "%28", ")": "%29", "<": "%3C", ">": "%3E"}
+_LINE_START = re.compile(r"^(\d+)([.)])|^([#+\-])|^(~)")
+_URL_UNSAFE = {"(": "%28", ")": "%29", "<": "%3C", ">": "%3E", "\\": "%5C"}
+_SAFE_LINK = re.compile(r"(?:https?://|mailto:|/(?!/))", re.IGNORECASE)
 
 
 def escape_markdown(text: str) -> str:
@@ -22,18 +32,43 @@ def escape_markdown(text: str) -> str:
     return text.replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _line_start(match: re.Match[str]) -> str:
+    if match[1]:
+        return f"{match[1]}\\{match[2]}"
+    if match[3]:
+        return f"\\{match[3]}"
+    # "~~~" would open a code fence that swallows (or, worse, closes) the fences that follow;
+    # "\~" is not an escape in python-markdown, the entity is in both.
+    return "&#126;"
+
+
 def _escape_line_start(text: str) -> str:
-    # A paragraph starting with "1." or "#" would otherwise turn into a list or a heading.
-    return _LINE_START.sub(lambda m: f"{m[1]}\\." if m[1] else f"\\{m[2]}", text, count=1)
+    # A paragraph starting with "1.", "1)", "#" or "~~~" would otherwise turn into a list, a
+    # heading or a code fence.
+    return _LINE_START.sub(_line_start, text, count=1)
+
+
+def _url_char(char: str) -> str:
+    if char in _URL_UNSAFE:
+        return _URL_UNSAFE[char]
+    if char.isspace() or not char.isprintable():
+        return quote(char, safe="", errors="replace")
+    return char
 
 
 def markdown_url(url: str) -> str:
-    return "".join(_URL_UNSAFE.get(char, char) for char in url)
+    """A link destination that nothing in the URL can end early or spill onto a new line."""
+    return "".join(_url_char(char) for char in url)
+
+
+def _longest_run(text: str, char: str) -> int:
+    return max((len(run) for run in re.findall(f"{re.escape(char)}+", text)), default=0)
 
 
 def _code_span(text: str) -> str:
-    fence = "``" if "`" in text else "`"
-    return f"{fence} {text} {fence}" if fence == "``" else f"`{text}`"
+    fence = "`" * (_longest_run(text, "`") + 1)
+    # Padding keeps a backtick at either end from joining the fence; one space is stripped.
+    return f"{fence} {text} {fence}" if "`" in text else f"`{text}`"
 
 
 def _run_markdown(run: Run) -> str:
@@ -44,7 +79,7 @@ def _run_markdown(run: Run) -> str:
         body = f"*{body}*"
     if run.bold:
         body = f"**{body}**"
-    if run.href:
+    if run.href and _SAFE_LINK.match(run.href):
         body = f"[{body}]({markdown_url(run.href)})"
     lead = run.text[: len(run.text) - len(run.text.lstrip())]
     trail = run.text[len(run.text.rstrip()) :]
@@ -79,7 +114,9 @@ def _separator(previous: Block | None, block: Block) -> str:
 
 
 def _code_fence(text: str) -> str:
-    fence = "~~~~" if "~~~" in text else "~~~"
+    # CommonMark closes a fence at any line of at least as many fence characters, python-
+    # markdown at exactly the same fence: longer than every run of "~" inside satisfies both.
+    fence = "~" * max(3, _longest_run(text, "~") + 1)
     return f"{fence}\n{text.strip(chr(10))}\n{fence}"
 
 

@@ -8,9 +8,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from kb_service.rendering import Channel, Rendering
-from kb_service.schemas.common import SectionRef
+from kb_service.schemas.common import RequestBody, SectionRef
 from kb_service.schemas.customers import PreviouslyTold
-from kb_service.validation import Locale
+from kb_service.validation import CustomerId, Line, Locale, Text
 
 REQUEST_EXAMPLES = {
     "chat": {
@@ -47,15 +47,16 @@ REQUEST_EXAMPLES = {
 }
 
 
-class AnswerRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    question: str = Field(min_length=1, max_length=2000)
+class AnswerRequest(RequestBody):
+    question: Text = Field(min_length=1, max_length=2000)
     channel: Channel
     locale: Locale | None = Field(
         None, description="BCP 47; detected from the question if omitted."
     )
-    customer_id: str | None = Field(None, max_length=200)
-    conversation_id: str | None = Field(None, max_length=200)
+    customer_id: CustomerId | None = Field(
+        None, description="Your id of the customer: printable, no '/', at most 200 characters."
+    )
+    conversation_id: Line | None = Field(None, max_length=200)
 
 
 class CanonicalAnswer(SectionRef):
@@ -150,15 +151,14 @@ class AnswerResponse(BaseModel):
     previously_told: list[PreviouslyTold]
 
 
-class FeedbackRequest(BaseModel):
+class FeedbackRequest(RequestBody):
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [{"helpful": False, "reason": "Price is outdated", "channel": "phone"}]
         },
     )
     helpful: bool
-    reason: str | None = Field(None, max_length=2000)
+    reason: Text | None = Field(None, max_length=2000)
     channel: Channel | None = Field(None, description="Where the feedback came from.")
 
 

@@ -7,16 +7,15 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from kb_service.models import Status, Visibility
-from kb_service.schemas.common import FeedbackCounts
-from kb_service.validation import MAX_TITLE_CHARS, Locale
+from kb_service.schemas.common import FeedbackCounts, RequestBody
+from kb_service.validation import ArticleId, DbInt, Locale, Markdown, Tag, Text, Title
 
 _EXAMPLE_MD = "Your bill arrives on the 3rd of each month.\n\n## Paying by card\n1. Open the app\n"
 _CREATED_AT = "2026-11-23T10:00:00Z"
 
 
-class ArticleCreate(BaseModel):
+class ArticleCreate(RequestBody):
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [
                 {
@@ -30,39 +29,40 @@ class ArticleCreate(BaseModel):
             ]
         },
     )
-    id: str | None = Field(None, description="Stable id; derived from the title when omitted.")
+    id: ArticleId | None = Field(
+        None, description="Stable id; derived from the title when omitted."
+    )
     locale: Locale = Field(description="BCP 47 locale of the first translation, e.g. pl-PL.")
-    title: str = Field(max_length=MAX_TITLE_CHARS)
-    markdown: str
-    tags: list[str] = Field(default_factory=list)
+    title: Title
+    markdown: Markdown
+    tags: list[Tag] = Field(default_factory=list)
     visibility: Visibility = Visibility.public
 
 
-class ArticleMetaUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"tags": ["sim"]}]})
-    tags: list[str] | None = None
+class ArticleMetaUpdate(RequestBody):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"tags": ["sim"]}]})
+    tags: list[Tag] | None = None
     visibility: Visibility | None = None
 
 
-class DraftUpdate(BaseModel):
+class DraftUpdate(RequestBody):
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={"examples": [{"title": "Metody płatności", "markdown": _EXAMPLE_MD}]},
     )
-    title: str = Field(max_length=MAX_TITLE_CHARS)
-    markdown: str
+    title: Title
+    markdown: Markdown
 
 
-class ReviewComment(BaseModel):
+class ReviewComment(RequestBody):
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"comment": "Fix the price in step 2."}]}
+        json_schema_extra={"examples": [{"comment": "Fix the price in step 2."}]}
     )
-    comment: str | None = Field(None, max_length=4000)
+    comment: Text | None = Field(None, max_length=4000)
 
 
-class RollbackRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"to_version": 1}]})
-    to_version: int = Field(ge=1)
+class RollbackRequest(RequestBody):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"to_version": 1}]})
+    to_version: DbInt = Field(ge=1)
 
 
 class TranslationPublic(BaseModel):

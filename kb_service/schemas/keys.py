@@ -7,6 +7,8 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from kb_service.models import Role
+from kb_service.schemas.common import RequestBody
+from kb_service.validation import Line
 
 _KEY_EXAMPLE: dict[str, JsonValue] = {
     "id": 7,
@@ -18,12 +20,12 @@ _KEY_EXAMPLE: dict[str, JsonValue] = {
 }
 
 
-class KeyCreate(BaseModel):
+class KeyCreate(RequestBody):
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"role": "agent", "name": "chat-team"}]}
+        json_schema_extra={"examples": [{"role": "agent", "name": "chat-team"}]}
     )
     role: Role
-    name: str = Field(min_length=1, max_length=100)
+    name: Line = Field(min_length=1, max_length=100)
 
 
 class KeyPublic(BaseModel):

@@ -1,6 +1,9 @@
 """One answer for every channel: search → choose a section → confidence or abstain →
 canonical answer → this channel's rendering → ledger.
 
+Abstention is decided here, once: a question without a letter or digit (``no_question``), no
+hit (``no_match``) or a confidence under the channel's threshold (``low_confidence``).
+
 The canonical block depends only on the question, the locale and the index generation (KB
 revision); the channel changes only the rendering, the abstention threshold, and whether
 internal articles may be used: never on public channels nor for public keys (``access``), and
@@ -43,14 +46,16 @@ def answer(
 ) -> tuple[AnswerResponse, str]:
     """Returns the response and the exact JSON stored in the ledger (and sent)."""
     include_internal = access.answer_may_use_internal(viewer, request.channel)
+    asked = is_question(request.question)
     result = index.search(
-        request.question,
+        request.question if asked else "",  # nothing to search for: no hits, same revision
         locale=request.locale,
         limit=MAX_ALTERNATIVES + 1,
         include_internal=include_internal,
     )
     revision = result.kb_revision  # the generation the hits came from, not a later one
-    top = result.hits[0] if result.hits else None
+    hits = result.hits if asked else []
+    top = hits[0] if hits else None
     confidence = confidence_of(top) if top else 0.0
     answered = top is not None and confidence >= settings.min_confidence(request.channel)
     reply_locale = request.locale or locale_for_language(result.language, settings.default_locale)
@@ -71,7 +76,7 @@ def answer(
     else:
         canonical, rendering = None, render_no_answer(request.channel, reply_locale)
         handoff = Handoff(
-            reason="low_confidence" if top else "no_match",
+            reason=_abstention_reason(asked=asked, matched=top is not None),
             suggestion=HANDOFF_SUGGESTIONS[request.channel],
         )
     response = AnswerResponse(
@@ -84,7 +89,7 @@ def answer(
         language=result.language,
         kb_revision=revision,
         answer=canonical,
-        alternatives=[_alternative(settings, h) for h in result.hits[1 if canonical else 0 :]][
+        alternatives=[_alternative(settings, h) for h in hits[1 if canonical else 0 :]][
             :MAX_ALTERNATIVES
         ],
         rendering=rendering,
@@ -99,6 +104,18 @@ def answer(
         session, response, customer_id=request.customer_id, conversation_id=request.conversation_id
     )
     return response, body
+
+
+def is_question(text: str) -> bool:
+    """A question has at least one letter or digit, in any script. Without one (".", "?!", an
+    emoji, zero-width spaces) there is nothing to look up, whatever the index would score it."""
+    return any(char.isalnum() for char in text)
+
+
+def _abstention_reason(*, asked: bool, matched: bool) -> str:
+    if not asked:
+        return "no_question"
+    return "low_confidence" if matched else "no_match"
 
 
 def _canonical(settings: Settings, hit: Hit, revision: int) -> CanonicalAnswer:

@@ -7,7 +7,9 @@ A translation file names its article in ``translation_of``; its own ``id`` is on
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +17,21 @@ import frontmatter
 import yaml
 from sqlmodel import Session, select
 
-from kb_service.errors import KbError
+from kb_service.errors import KbError, ValidationFailed
 from kb_service.models import Article, Translation, Visibility
 from kb_service.services import articles, publishing
 from kb_service.services.publishing import Actor
-from kb_service.validation import MAX_ARTICLE_CHARS
+from kb_service.validation import (
+    MAX_ARTICLE_CHARS,
+    check_article_id,
+    check_article_key,
+    check_locale,
+    check_nested_text,
+    check_tags,
+    check_text,
+    check_title,
+    text_problem,
+)
 
 _KNOWN_FIELDS = {"id", "title", "locale", "tags", "translation_of", "visibility", "key"}
 
@@ -103,7 +115,7 @@ def _to_article_file(path: Path, text: str, meta: dict[str, Any], body: str) -> 
     if not body.strip():
         raise fail("---", "the article body is empty")
     translation_of = meta.get("translation_of")
-    return ArticleFile(
+    item = ArticleFile(
         path=path,
         article_id=str(translation_of or meta["id"]),
         title=str(meta["title"]).strip(),
@@ -115,6 +127,41 @@ def _to_article_file(path: Path, text: str, meta: dict[str, Any], body: str) -> 
         key=str(meta["key"]) if meta.get("key") else None,
         meta={k: v for k, v in meta.items() if k not in _KNOWN_FIELDS},
     )
+    _check_rules(item, text)
+    return item
+
+
+def _check_rules(item: ArticleFile, text: str) -> None:
+    """The API's input rules (``kb_service.validation``), reported at the field's line."""
+    checks: list[tuple[str, Callable[[], None]]] = [
+        (
+            "translation_of" if item.translation_of else "id",
+            lambda: check_article_id(item.article_id),
+        ),
+        ("title", lambda: check_title(item.title)),
+        ("locale", lambda: check_locale(item.locale)),
+        ("tags", lambda: check_tags(item.tags)),
+        ("key", lambda: check_article_key(item.key) if item.key else None),
+        # Unknown front matter fields are stored too (and exported back).
+        *(
+            (name, partial(check_nested_text, value, f"front matter field {name!r}"))
+            for name, value in item.meta.items()
+        ),
+        ("---", lambda: check_text(item.body, "article body")),
+    ]
+    for name, check in checks:
+        try:
+            check()
+        except ValidationFailed as exc:
+            line = _body_line(text) if name == "---" else _line_of(text, name)
+            raise FileProblemError(FileProblem(item.path, line, exc.detail)) from exc
+
+
+def _body_line(text: str) -> int:
+    """The first line after the front matter with a character that cannot be stored."""
+    lines = text.split("\n")
+    end = next((n for n, line in enumerate(lines[1:], start=1) if line.strip() == "---"), 0)
+    return next((n + 1 for n, line in enumerate(lines) if n > end and text_problem(line)), end + 1)
 
 
 def import_folder(

@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from kb_service.errors import NotFoundError, Unauthenticated, ValidationFailed
 from kb_service.models import ApiKey, Role, utcnow
+from kb_service.validation import check_db_int, check_line
 
 KEY_PREFIX = "kb_"
 
@@ -22,6 +23,7 @@ def create_key(session: Session, *, role: Role | str, name: str) -> tuple[ApiKey
     """Returns the stored row and the plain key (which is never stored)."""
     if not name.strip():
         raise ValidationFailed("A key needs a name, e.g. the team or bot that uses it.")
+    check_line(name, "key name")
     try:
         role = Role(role)
     except ValueError as exc:
@@ -49,6 +51,7 @@ def list_keys(session: Session) -> list[ApiKey]:
 
 
 def revoke_key(session: Session, key_id: int) -> ApiKey:
+    check_db_int(key_id, "key id")
     row = session.get(ApiKey, key_id)
     if row is None:
         raise NotFoundError(f"No API key with id {key_id}.")

@@ -37,7 +37,7 @@ from kb_service.schemas.articles import (
 )
 from kb_service.services import access, articles, publishing
 from kb_service.services.articles import article_public
-from kb_service.validation import MAX_ARTICLE_CHARS
+from kb_service.validation import MAX_ARTICLE_CHARS, ArticleId, DbInt, Locale, Tag
 
 router = APIRouter(prefix="/v1/articles", tags=["articles"])
 
@@ -46,9 +46,9 @@ router = APIRouter(prefix="/v1/articles", tags=["articles"])
 def list_articles(
     session: SessionDep,
     viewer: WorkflowReader,
-    tag: str | None = None,
+    tag: Tag | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[DbInt, Query(ge=0)] = 0,
 ) -> ArticleList:
     """Articles with their locales, optionally filtered by tag, ordered by key.
 
@@ -84,7 +84,7 @@ def get_article(article: WorkflowArticle, session: SessionDep) -> ArticlePublic:
 
 @router.patch("/{article_id}", summary="Change tags or visibility", responses=ERRORS)
 def update_article(
-    article_id: str,
+    article_id: ArticleId,
     body: ArticleMetaUpdate,
     session: SessionDep,
     key: Editor,
@@ -109,7 +109,7 @@ def update_article(
 
 @router.put("/{article_id}/translations/{locale}/draft", summary="Save a draft", responses=ERRORS)
 def save_draft(
-    article_id: str, locale: str, body: DraftUpdate, session: SessionDep, key: Editor
+    article_id: ArticleId, locale: Locale, body: DraftUpdate, session: SessionDep, key: Editor
 ) -> ArticlePublic:
     """Create or edit a translation's draft; the live version keeps serving meanwhile."""
     publishing.save_draft(
@@ -126,13 +126,17 @@ def save_draft(
 @router.post(
     "/{article_id}/translations/{locale}/submit", summary="Submit for review", responses=ERRORS
 )
-def submit(article_id: str, locale: str, session: SessionDep, key: Editor) -> ArticlePublic:
+def submit(
+    article_id: ArticleId, locale: Locale, session: SessionDep, key: Editor
+) -> ArticlePublic:
     """draft → in_review."""
     return _step(session, key, article_id, locale, "submit")
 
 
 @router.post("/{article_id}/translations/{locale}/approve", summary="Approve", responses=ERRORS)
-def approve(article_id: str, locale: str, session: SessionDep, key: Reviewer) -> ArticlePublic:
+def approve(
+    article_id: ArticleId, locale: Locale, session: SessionDep, key: Reviewer
+) -> ArticlePublic:
     """in_review → approved."""
     return _step(session, key, article_id, locale, "approve")
 
@@ -141,7 +145,7 @@ def approve(article_id: str, locale: str, session: SessionDep, key: Reviewer) ->
     "/{article_id}/translations/{locale}/reject", summary="Reject with a comment", responses=ERRORS
 )
 def reject(
-    article_id: str, locale: str, body: ReviewComment, session: SessionDep, key: Reviewer
+    article_id: ArticleId, locale: Locale, body: ReviewComment, session: SessionDep, key: Reviewer
 ) -> ArticlePublic:
     """in_review or approved → draft, with a comment for the editor."""
     return _step(session, key, article_id, locale, "reject", comment=body.comment)
@@ -151,8 +155,8 @@ def reject(
     "/{article_id}/translations/{locale}/publish", summary="Publish a new version", responses=ERRORS
 )
 def publish(
-    article_id: str,
-    locale: str,
+    article_id: ArticleId,
+    locale: Locale,
     session: SessionDep,
     key: Reviewer,
     index: IndexDep,
@@ -172,8 +176,8 @@ def publish(
 
 @router.post("/{article_id}/translations/{locale}/archive", summary="Archive", responses=ERRORS)
 def archive(
-    article_id: str,
-    locale: str,
+    article_id: ArticleId,
+    locale: Locale,
     session: SessionDep,
     key: Reviewer,
     index: IndexDep,
@@ -192,8 +196,8 @@ def archive(
     responses=ERRORS,
 )
 def rollback(
-    article_id: str,
-    locale: str,
+    article_id: ArticleId,
+    locale: Locale,
     body: RollbackRequest,
     session: SessionDep,
     key: Reviewer,
@@ -213,7 +217,9 @@ def rollback(
 
 
 @router.get("/{article_id}/translations/{locale}", summary="Get the live version", responses=ERRORS)
-def get_live(article_id: str, locale: str, session: SessionDep, _: VisibleArticle) -> VersionPublic:
+def get_live(
+    article_id: ArticleId, locale: Locale, session: SessionDep, _: VisibleArticle
+) -> VersionPublic:
     """The version that answers are served from now. An internal article is 404 to a `bot`
     key."""
     translation = articles.get_translation(session, article_id, locale)
@@ -227,7 +233,7 @@ def get_live(article_id: str, locale: str, session: SessionDep, _: VisibleArticl
     "/{article_id}/translations/{locale}/versions", summary="List versions", responses=ERRORS
 )
 def list_versions(
-    article_id: str, locale: str, session: SessionDep, _: VisibleArticle
+    article_id: ArticleId, locale: Locale, session: SessionDep, _: VisibleArticle
 ) -> list[VersionSummary]:
     """Every published version, oldest first. An internal article is 404 to a `bot` key."""
     rows = articles.list_versions(session, article_id, locale)
@@ -240,7 +246,7 @@ def list_versions(
     responses=ERRORS,
 )
 def get_version(
-    article_id: str, locale: str, version: int, session: SessionDep, _: VisibleArticle
+    article_id: ArticleId, locale: Locale, version: DbInt, session: SessionDep, _: VisibleArticle
 ) -> VersionPublic:
     """One immutable version, readable forever (answers cite these). An internal article's
     versions are 404 to a `bot` key."""

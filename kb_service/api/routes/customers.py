@@ -8,6 +8,7 @@ from kb_service.api.deps import Admin, CustomerReader, SessionDep
 from kb_service.api.problems import ERRORS
 from kb_service.schemas.customers import Erasure, Timeline
 from kb_service.services import ledger
+from kb_service.validation import CustomerId
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
@@ -17,7 +18,7 @@ router = APIRouter(prefix="/v1/customers", tags=["customers"])
     summary="What the customer was told",
     responses=ERRORS,
 )
-def get_timeline(customer_id: str, session: SessionDep, viewer: CustomerReader) -> Timeline:
+def get_timeline(customer_id: CustomerId, session: SessionDep, viewer: CustomerReader) -> Timeline:
     """Answers on every channel, newest first; `changed_since` marks articles updated since.
 
     Staff keys only (agent, editor, reviewer, admin); a `bot` key gets 403."""
@@ -30,7 +31,7 @@ def get_timeline(customer_id: str, session: SessionDep, viewer: CustomerReader) 
     summary="Erase a customer's records",
     responses=ERRORS,
 )
-def erase(customer_id: str, session: SessionDep, _: Admin) -> Erasure:
+def erase(customer_id: CustomerId, session: SessionDep, _: Admin) -> Erasure:
     """Right to erasure: the records go; only anonymous per-day counts remain."""
     answers, feedback = ledger.erase_customer(session, customer_id)
     return Erasure(customer_id=customer_id, erased_answers=answers, erased_feedback=feedback)

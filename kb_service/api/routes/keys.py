@@ -8,6 +8,7 @@ from kb_service.api.deps import Admin, SessionDep
 from kb_service.api.problems import ERRORS
 from kb_service.schemas.keys import KeyCreate, KeyCreated, KeyPublic
 from kb_service.services import keys
+from kb_service.validation import DbInt
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"])
 
@@ -26,6 +27,6 @@ def list_keys(session: SessionDep, _: Admin) -> list[KeyPublic]:
 
 
 @router.delete("/{key_id}", summary="Revoke an API key", responses=ERRORS)
-def revoke_key(key_id: int, session: SessionDep, _: Admin) -> KeyPublic:
+def revoke_key(key_id: DbInt, session: SessionDep, _: Admin) -> KeyPublic:
     """The key stops working at once."""
     return KeyPublic.model_validate(keys.revoke_key(session, key_id), from_attributes=True)
