@@ -171,9 +171,13 @@ def _import_one(
         or article.meta != item.meta
         or article.visibility != item.visibility
     ):
-        article.tags, article.meta, article.visibility = item.tags, item.meta, item.visibility
-        session.add(article)
-        session.commit()
+        publishing.update_article_meta(
+            session,
+            article_id=item.article_id,
+            tags=item.tags,
+            visibility=item.visibility,
+            meta=item.meta,
+        )
     version = publishing.publish_direct(
         session,
         actor=actor,

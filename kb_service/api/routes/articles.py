@@ -72,12 +72,19 @@ def get_article(article_id: str, session: SessionDep, _: Reader) -> ArticlePubli
 
 @router.patch("/{article_id}", summary="Change tags or visibility", responses=ERRORS)
 def update_article(
-    article_id: str, body: ArticleMetaUpdate, session: SessionDep, _: Editor
+    article_id: str,
+    body: ArticleMetaUpdate,
+    session: SessionDep,
+    _: Editor,
+    index: IndexDep,
+    tasks: BackgroundTasks,
 ) -> ArticlePublic:
-    """Tags and visibility apply to all translations."""
+    """Tags and visibility apply to all translations; a visibility change raises the KB
+    revision and is re-indexed in seconds."""
     article = publishing.update_article_meta(
         session, article_id=article_id, tags=body.tags, visibility=body.visibility
     )
+    tasks.add_task(index.refresh_quietly)
     return article_public(session, article)
 
 
