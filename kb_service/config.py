@@ -60,6 +60,13 @@ class Settings(BaseSettings):
     max_article_chars: int = Field(
         MAX_ARTICLE_CHARS, description="A longer article body is refused (422)."
     )
+    index_poll_seconds: float = Field(
+        5.0,
+        ge=0,
+        description="How often the service compares the database's KB revision with the index's "
+        "and re-indexes when the index is behind: a failed re-index is retried, and publishes "
+        "made by another process (kb import, another replica) are picked up. 0 turns it off.",
+    )
     default_locale: str = "en-GB"
     # Below these confidences an answer abstains (no_answer) instead of guessing.
     min_confidence_chat: float = MIN_CONFIDENCE["chat"]

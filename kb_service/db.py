@@ -1,7 +1,22 @@
-"""Engine and sessions. SQLite by default (a file under KB_DATA_DIR)."""
+"""Engine and sessions. SQLite by default (a file under KB_DATA_DIR).
+
+Transactions that must not interleave:
+
+- ``begin_write(session)`` first in every service write that reads and then writes (a publish
+  reads the translation's state and the last version number, then inserts a version and raises
+  the KB revision): the transaction holds the write lock from its first statement, so writers
+  queue instead of losing each other's updates.
+- ``begin_snapshot(session)`` first in a read that must be consistent across statements (the
+  index build reads the KB revision and the live documents it was built from).
+
+Storage faults become ``StorageUnavailable`` (503), never a 500 or a silent loss: SQLite's
+read-only, disk-full, I/O and cannot-open errors (and PostgreSQL's equivalents), and a database
+file deleted or replaced under the running process.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,12 +24,14 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
-from sqlmodel import Session, create_engine
+from sqlalchemy import event, insert
+from sqlalchemy.engine import Connection, Engine, ExceptionContext
+from sqlmodel import Session, col, create_engine, select
 
 from kb_service import models  # noqa: F401  (registers the tables on the metadata)
 from kb_service.config import Settings
+from kb_service.errors import StorageUnavailable
+from kb_service.models import KbState
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -27,7 +44,11 @@ def make_engine(settings: Settings) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
         engine = create_engine(url, pool_pre_ping=True)
+    event.listen(engine, "handle_error", _storage_fault_as_503)
     migrate(engine)
+    path = sqlite_file(engine)
+    if path is not None:
+        _DatabaseFileGuard(path).watch(engine)
     return engine
 
 
@@ -38,11 +59,76 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest migration (a new database gets every table)."""
+    """Bring the schema to the newest migration (a new database gets every table): all or nothing.
+
+    pysqlite begins a transaction only before INSERT/UPDATE/DELETE, so on SQLite each CREATE or
+    ALTER would commit by itself and a crash half-way would leave a schema no later start can
+    upgrade. The explicit ``BEGIN IMMEDIATE`` makes the whole upgrade one transaction (SQLite's
+    DDL is transactional) and makes processes that start together migrate one after the other.
+    """
     config = alembic_config(engine)
     with engine.begin() as connection:
+        if connection.dialect.name == "sqlite":
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+        _seed_kb_state(connection)
+
+
+def _seed_kb_state(connection: Connection) -> None:
+    """The one KB state row exists from the start, so writers can always lock it."""
+    found = connection.execute(select(KbState.revision).where(col(KbState.id) == 1)).first()
+    if found is None:
+        connection.execute(insert(KbState).values(id=1, revision=0))
+
+
+def begin_write(session: Session) -> None:
+    """Make the session's next transaction hold the database's write lock from its start.
+
+    Call it first in a service function that writes, before any change: it ends the read-only
+    transaction the session may be in (earlier reads, such as the caller's API key), begins a new
+    one holding the lock until commit or rollback, and expires loaded objects so every read
+    after it sees what the previous writer committed.
+
+    SQLite: ``BEGIN IMMEDIATE``. A deferred transaction (pysqlite's default) that reads first
+    neither sees nor waits for a writer that commits meanwhile: it either overwrites that
+    writer's update or fails with SQLITE_BUSY (WAL). Other engines (PostgreSQL): a row lock on
+    the one ``kbstate`` row, ``SELECT ... FOR UPDATE``, which every writer takes first.
+    """
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("begin_write() must come before the session's first change")
+    session.commit()
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        session.exec(select(KbState.revision).where(col(KbState.id) == 1).with_for_update())
+    session.expire_all()
+
+
+def begin_snapshot(session: Session) -> None:
+    """Make every read of the session until commit, rollback or close one consistent snapshot.
+
+    Call it first in a fresh session. SQLite: an explicit ``BEGIN`` (pysqlite would run each
+    SELECT as its own transaction). PostgreSQL: REPEATABLE READ (READ COMMITTED takes a new
+    snapshot per statement).
+    """
+    if session.in_transaction():
+        raise RuntimeError("begin_snapshot() must be the first use of the session")
+    if session.get_bind().dialect.name == "sqlite":
+        session.connection().exec_driver_sql("BEGIN")
+    else:
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+
+
+def sqlite_file(engine: Engine) -> Path | None:
+    """The database file of a SQLite engine (None for other engines and in-memory databases)."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return None
+    if database.startswith("file:"):  # a URI (?uri=true); nothing to guard reliably
+        return None
+    return Path(database).resolve()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -53,6 +139,81 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+# ---------------------------------------------------------------- storage faults
+
+# SQLite primary result codes (extended codes keep these in their low byte).
+_SQLITE_FAULTS = {
+    8: "the database is read-only (a read-only file or file system)",  # SQLITE_READONLY
+    10: "the disk reported an I/O error",  # SQLITE_IOERR
+    13: "the disk is full",  # SQLITE_FULL
+    14: "the database file cannot be opened",  # SQLITE_CANTOPEN
+}
+# SQLSTATEs of PostgreSQL (psycopg's ``sqlstate``, psycopg2's ``pgcode``).
+_SQLSTATE_FAULTS = {
+    "25006": "the database is read-only (a standby or a read-only transaction)",
+    "53100": "the database's disk is full",
+    "58030": "the database's disk reported an I/O error",
+}
+
+
+def storage_fault(exc: BaseException) -> str | None:
+    """What storage fault a driver error reports, or None when it is not one."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return _SQLITE_FAULTS.get(code & 0xFF)
+    state = getattr(exc, "sqlstate", None) or getattr(exc, "pgcode", None)
+    return _SQLSTATE_FAULTS.get(state) if isinstance(state, str) else None
+
+
+def _storage_fault_as_503(context: ExceptionContext) -> BaseException | None:
+    fault = storage_fault(context.original_exception)
+    if fault is None:
+        return None
+    return StorageUnavailable(
+        f"Nothing was saved: {fault} ({context.original_exception}). Free or repair the "
+        "storage under KB_DATA_DIR (or the database server) and retry; GET /readyz tells "
+        "when writes work again."
+    )
+
+
+class _DatabaseFileGuard:
+    """Refuses to go on with a SQLite file that was deleted or replaced under the process.
+
+    Open connections keep writing into a deleted file (its inode lives on until they close), so
+    answers and publishes would return 200 and be lost, and a new connection would create an
+    empty database at the path. The file's identity (device, inode) is checked before a
+    connection is opened, when a transaction begins and before it commits: one ``stat`` each.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.identity = _identity(path)
+
+    def watch(self, engine: Engine) -> None:
+        event.listen(engine, "do_connect", self._before_connect)
+        event.listen(engine, "begin", self.check)
+        event.listen(engine, "commit", self.check)
+
+    def check(self, *_: Any) -> None:
+        if _identity(self.path) != self.identity:
+            raise StorageUnavailable(
+                f"The database file {self.path} was deleted or replaced while the service was "
+                "running, so nothing more is read or written. Stop the service, put the file "
+                "back (restore it from a backup) and start the service again."
+            )
+
+    def _before_connect(self, *_: Any) -> None:
+        self.check()  # returning None lets the driver connect as usual
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return stat.st_dev, stat.st_ino
 
 
 @contextmanager

@@ -11,7 +11,8 @@ Services raise these; the HTTP edge (``kb_service.api.problems``) turns each int
      ├── PayloadTooLarge         413  a body over KB_MAX_BODY_BYTES
      ├── Unauthenticated         401  missing or unknown API key
      ├── Forbidden               403  the key's role may not do this
-     └── IndexMismatchError      503  the index on disk was built with other settings
+     ├── IndexMismatchError      503  the index on disk was built with other settings
+     └── StorageUnavailable      503  the database or data folder cannot be written or is gone
 """
 
 from __future__ import annotations
@@ -60,3 +61,9 @@ class Forbidden(KbError):
 
 class IndexMismatchError(KbError):
     status, title, slug = 503, "Index does not match the settings", "index-mismatch"
+
+
+class StorageUnavailable(KbError):
+    """Read-only or full disk, an I/O error, a database file deleted or replaced under us."""
+
+    status, title, slug = 503, "Storage unavailable", "storage-unavailable"

@@ -49,9 +49,15 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
             settings.embedding_model, model_cache=settings.model_cache
         )
         index = IndexService(settings, engine, model)
-        index.start()
+        try:
+            index.start()
+        except BaseException:
+            engine.dispose()
+            raise
+        index.poll(settings.index_poll_seconds)
         app.state.settings, app.state.engine, app.state.index = settings, engine, index
         yield
+        index.stop()
         engine.dispose()
 
     app = FastAPI(

@@ -24,3 +24,14 @@ class Health(BaseModel):
     index_revision: int | None
     sections: int
     model: str
+
+
+class Ready(BaseModel):
+    """``/readyz``: the service can write (any failure is a 503 problem+json instead)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"status": "ready", "database": "ok", "data_dir": "ok"}]}
+    )
+    status: str
+    database: str
+    data_dir: str

@@ -218,7 +218,6 @@ def _import_one(
         or article.meta != item.meta
         or article.visibility != item.visibility
     ):
-        article.meta = item.meta
         # The operator's import skips review; a visibility change is still audited and raises
         # the KB revision, so that serving indexes learn of it.
         publishing.update_article_meta(
@@ -228,6 +227,7 @@ def _import_one(
             tags=item.tags,
             visibility=item.visibility,
             may_change_visibility=True,
+            meta=item.meta,
         )
     version = publishing.publish_direct(
         session,

@@ -4,6 +4,13 @@ One ``IndexService`` per process, created at start-up. ``refresh()`` builds a ne
 from the live versions (reusing the vectors of unchanged sections), writes it beside the old
 one, swaps it in atomically on disk and then in memory. Searches read ``self.current`` once,
 so they are always served by one complete generation, old or new.
+
+A generation's KB revision is read in the same database snapshot as its documents, so it never
+claims a revision it does not serve; a publish committed after that snapshot makes the index
+behind again, and its own refresh (or the poll) builds the next one. A background thread
+(``poll``, every ``KB_INDEX_POLL_SECONDS``) compares the database's KB revision with the
+index's and refreshes when the index is behind: it retries a failed re-index and picks up
+publishes made by another process (``kb import``, another replica).
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -22,7 +30,8 @@ from indexer.embed import Embedder, model_name_of
 from indexer.errors import CorruptIndex, ManifestMismatch
 from indexer.hybrid import HybridIndex, SearchResult
 from kb_service.config import Settings
-from kb_service.errors import IndexMismatchError
+from kb_service.db import begin_snapshot
+from kb_service.errors import IndexMismatchError, StorageUnavailable
 from kb_service.models import Article, ArticleVersion, Status, Translation, Visibility
 from kb_service.services.articles import kb_revision
 
@@ -45,6 +54,8 @@ class IndexService:
         self.embedder = embedder
         self.current: HybridIndex | None = None
         self._build_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._poller: threading.Thread | None = None
 
     # ---------------------------------------------------------------- start-up
 
@@ -56,6 +67,7 @@ class IndexService:
             log.warning("removed %d incomplete index build(s) left by a crash", removed)
         folder = artifact.current_generation(root)
         if folder is not None:
+            self._refuse_an_empty_database(folder)
             try:
                 self.current = artifact.load_generation(
                     folder,
@@ -69,12 +81,32 @@ class IndexService:
                 log.error("%s; rebuilding from the database", exc)
         self.refresh(progress=progress)
 
+    def _refuse_an_empty_database(self, folder: Path) -> None:
+        """An empty database beside an index built from a non-empty one: the database file was
+        most likely lost. Serving would silently start an empty knowledge base."""
+        try:
+            built_from = artifact.read_manifest(folder).kb_revision
+        except CorruptIndex:
+            return  # start() rebuilds it from the database
+        with Session(self.engine) as session:
+            revision = kb_revision(session)
+        if revision == 0 and built_from > 0:
+            raise StorageUnavailable(
+                f"The database {self.settings.resolved_database_url} is empty, but the index in "
+                f"{self.settings.index_dir} was built from KB revision {built_from}: the "
+                "database file was probably deleted or lost. Restore it from a backup and start "
+                "again. To start an empty knowledge base on purpose (or to re-import the "
+                f"articles with `kb import`), delete {self.settings.index_dir} first; the index "
+                "is always rebuilt from the database."
+            )
+
     # ---------------------------------------------------------------- updates
 
     def refresh(self, *, force: bool = False, progress: bool | None = None) -> bool:
         """Bring the index up to the DB's KB revision; returns True if a new one was swapped in."""
         with self._build_lock:
             with Session(self.engine) as session:
+                begin_snapshot(session)  # the revision and the documents it names, together
                 revision = kb_revision(session)
                 if not force and self.current and self.current.manifest.kb_revision == revision:
                     return False
@@ -96,8 +128,42 @@ class IndexService:
         """After a publish: a failed rebuild must not fail the publish (the DB is the truth)."""
         try:
             self.refresh()
-        except Exception:  # the next refresh or start-up catches up
+        except Exception:  # the poll (or the next publish) retries
             log.exception("re-indexing after a publish failed; the previous index keeps serving")
+
+    # ---------------------------------------------------------------- the poll
+
+    def poll(self, every: float) -> None:
+        """Start the background thread that refreshes whenever the index is behind the DB
+        (``every`` seconds; 0 or less: no thread)."""
+        if every <= 0 or self._poller is not None:
+            return
+        self._stop.clear()
+        self._poller = threading.Thread(
+            target=self._poll_loop, args=(every,), name="kb-index-poll", daemon=True
+        )
+        self._poller.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop the poll thread (waiting for a build in progress, up to ``timeout``)."""
+        self._stop.set()
+        poller, self._poller = self._poller, None
+        if poller is not None:
+            poller.join(timeout)
+            if poller.is_alive():
+                log.warning("the index poll thread is still building; leaving it behind")
+
+    def _poll_loop(self, every: float) -> None:
+        failing = ""
+        while not self._stop.wait(every):
+            try:
+                if self.refresh():
+                    log.info("the index poll caught up with the database")
+                failing = ""
+            except Exception as exc:  # keep polling: the next round retries
+                if str(exc) != failing:
+                    log.exception("re-indexing failed; retrying every %s s", every)
+                failing = str(exc)
 
     # ---------------------------------------------------------------- reads
 

@@ -9,6 +9,11 @@ Every publish inserts a new ``ArticleVersion`` and raises the KB revision by one
 transaction; a publish that fails validation changes nothing, so the live version keeps serving.
 A change of an article's visibility is a publication too (public channels start or stop using
 it): it needs a publishing role, is audited, and raises the KB revision.
+
+Every write here starts with ``begin_write``: its transaction holds the database's write lock
+from the first statement, so simultaneous publishes queue. Each raises the revision by exactly
+one, version numbers have no gap and no duplicate, and the second of two publishes of the same
+translation finds it already published (409).
 """
 
 from __future__ import annotations
@@ -17,8 +22,11 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from sqlmodel import Session, select
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
 
+from kb_service.db import begin_write
 from kb_service.errors import ConflictError, Forbidden, ValidationFailed, WorkflowError
 from kb_service.models import (
     Article,
@@ -88,6 +96,7 @@ def create_article(
     article_id = article_id or _slug_id(title)
     check_article_id(article_id)
     check_locale(locale)
+    begin_write(session)
     if session.get(Article, article_id) is not None:
         raise ConflictError(f"An article with id {article_id!r} already exists.")
     if key is not None and session.exec(select(Article).where(Article.key == key)).first():
@@ -105,8 +114,9 @@ def save_draft(
     session: Session, *, actor: Actor, article_id: str, locale: str, title: str, markdown: str
 ) -> Translation:
     """Edit (or start) a translation's draft; a published version keeps serving meanwhile."""
-    get_article(session, article_id)
     check_locale(locale)
+    begin_write(session)
+    get_article(session, article_id)
     translation = find_translation(session, article_id, locale)
     if translation is None:
         translation = _new_draft(article_id, locale, title, markdown, actor)
@@ -132,13 +142,16 @@ def update_article_meta(
     tags: list[str] | None,
     visibility: Visibility | None,
     may_change_visibility: bool,
+    meta: dict[str, object] | None = None,
 ) -> Article:
     """Tags, and visibility for all translations; ``None`` leaves a field as it is.
 
     A visibility change (``may_change_visibility`` comes from ``services.access``) is recorded
     as a ``WorkflowEvent`` for the whole article (locale ``*``, from and to the visibilities)
     and raises the KB revision, so the next index generation knows; all in one transaction.
-    Sending the visibility the article already has is not a change."""
+    Sending the visibility the article already has is not a change. ``meta`` is the front
+    matter kept for export (import only)."""
+    begin_write(session)
     article = get_article(session, article_id)
     changes_visibility = visibility is not None and visibility != article.visibility
     if changes_visibility and not may_change_visibility:
@@ -148,6 +161,8 @@ def update_article_meta(
         )
     if tags is not None:
         article.tags = tags
+    if meta is not None:
+        article.meta = meta
     if visibility is not None and changes_visibility:
         session.add(
             WorkflowEvent(
@@ -177,6 +192,7 @@ def transition(
     max_chars: int = MAX_ARTICLE_CHARS,
 ) -> Translation:
     """Apply one workflow step (submit, approve, reject, publish, archive)."""
+    begin_write(session)
     translation = get_translation(session, article_id, locale)
     allowed, target = _TRANSITIONS[step]
     if translation.status not in allowed:
@@ -212,6 +228,7 @@ def rollback(
     session: Session, *, actor: Actor, article_id: str, locale: str, to_version: int
 ) -> ArticleVersion:
     """Publish an old version's content as a new version (history is never rewritten)."""
+    begin_write(session)
     translation = get_translation(session, article_id, locale)
     old = get_version(session, article_id, locale, to_version)
     new = _insert_version(
@@ -242,12 +259,14 @@ def publish_direct(
 ) -> ArticleVersion | None:
     """Operator publish (import): skips review; no new version when nothing changed."""
     _validate_for_publish(title, markdown, max_chars)
+    begin_write(session)
     translation = find_translation(session, article_id, locale)
     if translation is None:
         translation = _new_draft(article_id, locale, title, markdown, actor)
         session.add(translation)
     current = live_version(session, translation) if translation.id else None
     if current and current.content_hash == content_hash(markdown) and current.title == title:
+        session.rollback()  # nothing to write: let the next writer in
         return None
     translation.draft_title, translation.draft_markdown = title, markdown
     version = _insert_version(session, translation, title, markdown, actor.name, "import")
@@ -277,17 +296,31 @@ def _insert_version(
         note=note,
     )
     session.add(version)
+    try:
+        session.flush()
+    except IntegrityError as exc:  # only without begin_write(); never a 500
+        session.rollback()
+        raise ConflictError(
+            f"Version {number} of {translation.article_id!r} ({translation.locale}) was just "
+            "published by someone else; reload and try again."
+        ) from exc
     translation.live_version = number
     return version
 
 
 def _bump_revision(session: Session) -> int:
-    state = session.exec(select(KbState).where(KbState.id == 1).with_for_update()).first()
-    if state is None:
-        state = KbState(id=1, revision=0)
-    state.revision += 1
-    session.add(state)
-    return state.revision
+    """KB revision + 1 in one statement (the caller holds the write lock; ``db.migrate`` made
+    the row)."""
+    bumped = session.exec(
+        update(KbState)
+        .where(col(KbState.id) == 1)
+        .values(revision=col(KbState.revision) + 1)
+        .returning(col(KbState.revision))
+    ).scalar_one_or_none()
+    if bumped is not None:
+        return int(bumped)
+    session.add(KbState(id=1, revision=1))
+    return 1
 
 
 def _record(
