@@ -123,11 +123,24 @@ def export_articles(
 def create_key(
     role: Annotated[Role, typer.Option(help="What the key may do.")],
     name: Annotated[str, typer.Option(help="Who uses it (a team, a bot).")],
+    origin: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="For --role widget (required there): a web origin whose pages may use the key, "
+            "e.g. https://shop.example; repeat for more."
+        ),
+    ] = None,
 ) -> None:
-    """Create a key; it is printed once, as the last line, and only its hash is stored."""
+    """Create a key; it is printed once, as the last line, and only its hash is stored.
+
+    A widget key (for the chat widget on a public web page) may only ask and rate answers,
+    from its origins, within KB_WIDGET_RATE_LIMIT per client address."""
     with session_scope(make_engine(get_settings())) as session:
-        row, plain = keys.create_key(session, role=role, name=name)
-    typer.echo(f"created key #{row.id} '{row.name}' with role {row.role.value}; store it now:")
+        row, plain = keys.create_key(session, role=role, name=name, origins=origin)
+    where = f" for {', '.join(row.origins)}" if row.origins else ""
+    typer.echo(
+        f"created key #{row.id} '{row.name}' with role {row.role.value}{where}; store it now:"
+    )
     typer.echo(plain)
 
 
@@ -137,7 +150,10 @@ def list_keys() -> None:
     with session_scope(make_engine(get_settings())) as session:
         for row in keys.list_keys(session):
             state = "revoked" if row.revoked_at else "active"
-            typer.echo(f"#{row.id}\t{row.role.value}\t{row.prefix}…\t{state}\t{row.name}")
+            origins = ",".join(row.origins)
+            typer.echo(
+                f"#{row.id}\t{row.role.value}\t{row.prefix}…\t{state}\t{row.name}\t{origins}"
+            )
 
 
 @keys_app.command("revoke")

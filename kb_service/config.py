@@ -56,6 +56,11 @@ class Settings(BaseSettings):
         description="Dense cosine at which answer confidence is 0.5; calibrated for "
         "multilingual-e5-small, set it anew for another model (see indexer/fusion.py).",
     )
+    widget_rate_limit: str = Field(
+        "30/minute",
+        description="Requests a widget key may send per client address (`limits` notation, "
+        "e.g. 30/minute or 5/second).",
+    )
     max_body_bytes: int = Field(1_000_000, description="Requests with a larger body get 413.")
     max_article_chars: int = Field(
         MAX_ARTICLE_CHARS, description="A longer article body is refused (422)."

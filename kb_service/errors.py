@@ -10,7 +10,8 @@ Services raise these; the HTTP edge (``kb_service.api.problems``) turns each int
      ├── ValidationFailed        422  an invalid body, front matter or article
      ├── PayloadTooLarge         413  a body over KB_MAX_BODY_BYTES
      ├── Unauthenticated         401  missing or unknown API key
-     ├── Forbidden               403  the key's role may not do this
+     ├── Forbidden               403  the key's role may not do this (or not from this origin)
+     ├── RateLimited             429  a widget key over its rate limit (``Retry-After``)
      ├── IndexMismatchError      503  the index on disk was built with other settings
      └── StorageUnavailable      503  the database or data folder cannot be written or is gone
 """
@@ -57,6 +58,10 @@ class Unauthenticated(KbError):
 
 class Forbidden(KbError):
     status, title, slug = 403, "Forbidden for this role", "forbidden"
+
+
+class RateLimited(KbError):
+    status, title, slug = 429, "Too many requests", "rate-limited"
 
 
 class IndexMismatchError(KbError):

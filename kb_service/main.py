@@ -10,7 +10,9 @@ from fastapi.routing import APIRoute
 
 from indexer.embed import Embedder, load_embedder
 from kb_service import __version__
+from kb_service.api.cors import WidgetCorsMiddleware, WidgetOrigins
 from kb_service.api.problems import BodyLimitMiddleware, install_problem_handlers
+from kb_service.api.rate_limits import KeyRateLimiter
 from kb_service.api.routes import (
     answers,
     articles,
@@ -40,6 +42,7 @@ def _operation_id(route: APIRoute) -> str:
 def create_app(settings: Settings | None = None, *, embedder: Embedder | None = None) -> FastAPI:
     """``embedder`` lets tests share one loaded model between apps."""
     settings = settings or get_settings()
+    widget_origins = WidgetOrigins()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -56,6 +59,8 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
             raise
         index.poll(settings.index_poll_seconds)
         app.state.settings, app.state.engine, app.state.index = settings, engine, index
+        app.state.widget_limiter = KeyRateLimiter(settings.widget_rate_limit)
+        widget_origins.engine = engine
         yield
         index.stop()
         engine.dispose()
@@ -68,6 +73,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         generate_unique_id_function=_operation_id,
     )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(WidgetCorsMiddleware, origins=widget_origins)
     install_problem_handlers(app)
     for module in (health, articles, search, answers, customers, insights, keys, pages):
         app.include_router(module.router)

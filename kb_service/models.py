@@ -28,6 +28,7 @@ class Role(StrEnum):
     reviewer = "reviewer"
     agent = "agent"
     bot = "bot"
+    widget = "widget"
     admin = "admin"
 
 
@@ -111,6 +112,10 @@ class ApiKey(SQLModel, table=True):
     prefix: str
     created_at: datetime = Field(default_factory=utcnow)
     revoked_at: datetime | None = None
+    # Web origins a widget key may be used from (its CORS allow-list); empty for other roles.
+    origins: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
+    )
 
 
 class AnswerRecord(SQLModel, table=True):

@@ -103,6 +103,16 @@ def customer_id_problem(value: str) -> str | None:
     return None
 
 
+_ORIGIN = re.compile(r"https?://[a-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9a-f:]+\](:[0-9]{1,5})?")
+
+
+def origin_problem(value: str) -> str | None:
+    """A web origin exactly as browsers send it: ``https://shop.example[:port]``, no path."""
+    if _ORIGIN.fullmatch(value) is None:
+        return "use scheme://host[:port] in lower case, without a path, e.g. https://shop.example"
+    return None
+
+
 def strings_in(value: object) -> Iterator[str]:
     """Every string in a value: itself, or the items, keys and values of its containers."""
     if isinstance(value, str):
@@ -177,6 +187,11 @@ def check_customer_id(customer_id: str) -> None:
     _refuse(customer_id_problem(customer_id), f"customer id {customer_id!r}")
 
 
+def check_origins(origins: list[str]) -> None:
+    for origin in origins:
+        _refuse(origin_problem(origin), f"origin {origin!r}")
+
+
 def check_nested_text(value: object, what: str) -> None:
     """Every string inside a structure that will be stored (e.g. extra front matter)."""
     _refuse(nested_text_problem(value), what)
@@ -236,6 +251,9 @@ CustomerId = Annotated[
     StringConstraints(min_length=1, max_length=MAX_CUSTOMER_ID_CHARS),
 ]
 """The caller's id of a customer: printable, no '/', fits one URL path segment."""
+
+Origin = Annotated[str, _before(origin_problem)]
+"""A web origin a widget key may be used from."""
 
 DbInt = Annotated[int, Interval(ge=MIN_DB_INT, le=MAX_DB_INT)]
 """Any integer from a path, query or body: one the database can store (signed 64-bit)."""

@@ -23,6 +23,7 @@ from kb_service.services import keys
 REPO = Path(__file__).resolve().parent.parent
 CONTENT = REPO / "content"
 ALLEGRO = REPO.parent / "shared" / "eval" / "allegro_faq"
+WIDGET_ORIGIN = "https://shop.example"  # the test widget key works from this origin only
 
 
 class Api:
@@ -33,7 +34,10 @@ class Api:
         self.keys: dict[Role, str] = {}
         with Session(client.app.state.engine) as session:  # type: ignore[attr-defined]
             for role in Role:
-                _, plain = keys.create_key(session, role=role, name=f"test-{role.value}")
+                origins = [WIDGET_ORIGIN] if role == Role.widget else None
+                _, plain = keys.create_key(
+                    session, role=role, name=f"test-{role.value}", origins=origins
+                )
                 self.keys[role] = plain
 
     def headers(self, role: Role) -> dict[str, str]:

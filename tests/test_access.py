@@ -234,11 +234,13 @@ def test_bot_key_cannot_read_the_gap_report(kb: Api) -> None:
 def test_a_role_added_to_public_roles_sees_only_public_content(
     kb: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Adding a public role (a future `widget`) is one line in the policy module; here the
-    `agent` role stands in for it and is at once held to what a customer may see."""
+    """Adding a public role is two lines in the policy module (the role and its areas); here
+    the `agent` role stands in for it and is at once held to what a customer may see."""
     from kb_service.services import access
 
     monkeypatch.setattr(access, "PUBLIC_ROLES", access.PUBLIC_ROLES | {Role.agent})
+    areas = {**access.PUBLIC_AREAS, Role.agent: access.PUBLIC_AREAS[Role.bot]}
+    monkeypatch.setattr(access, "PUBLIC_AREAS", areas)
     hits = _ok(kb.get("/v1/search", Role.agent, params={"q": GOODWILL_Q}))["hits"]
     assert INTERNAL not in {h["article_id"] for h in hits}
     hidden = kb.get(f"/v1/articles/{INTERNAL}/translations/en-GB", Role.agent)

@@ -48,12 +48,22 @@ IndexDep = Annotated[IndexService, Depends(get_index)]
 
 
 def current_key(
+    request: Request,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> ApiKey:
+    """The caller's active key; a widget key only from its origins and within its rate."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("Send an API key as 'Authorization: Bearer KEY'.")
-    return keys.authenticate(session, credentials.credentials)
+    key = keys.authenticate(session, credentials.credentials)
+    origin = request.headers.get("origin")
+    if not access.origin_allowed(key.role, key.origins, origin):
+        raise Forbidden(f"This widget key may not be used from the origin {origin!r}.")
+    if key.role == Role.widget:
+        assert key.id is not None
+        client = request.client.host if request.client else "unknown"
+        request.app.state.widget_limiter.hit(key.id, client)
+    return key
 
 
 CurrentKey = Annotated[ApiKey, Depends(current_key)]
@@ -95,6 +105,8 @@ Editor = Annotated[ApiKey, Depends(require(Role.editor, *access.PUBLISHING_ROLES
 Reviewer = Annotated[ApiKey, Depends(require(*access.PUBLISHING_ROLES))]
 Admin = Annotated[ApiKey, Depends(require())]
 
+Asker = Annotated[Viewer, Depends(reader(Area.ask))]
+"""Any key that may ask and rate answers (widget keys included)."""
 Reader = Annotated[Viewer, Depends(reader(Area.content))]
 """Any reading key; public roles (bot) see public content only."""
 WorkflowReader = Annotated[Viewer, Depends(reader(Area.workflow))]
@@ -115,6 +127,11 @@ def visible_answer(answer_id: str, session: SessionDep, viewer: Reader) -> Answe
     return ledger.get_record(session, answer_id, include_internal=viewer.internal)
 
 
+def rateable_answer(answer_id: str, session: SessionDep, viewer: Asker) -> AnswerRecord:
+    """The path's answer, for feedback: as ``visible_answer``, for every key that may ask."""
+    return ledger.get_record(session, answer_id, include_internal=viewer.internal)
+
+
 def public_article(article_id: str, session: SessionDep) -> Article:
     """The path's article as an anonymous visitor of the public pages may see it."""
     return articles.get_article(session, article_id, include_internal=access.ANONYMOUS.internal)
@@ -128,4 +145,5 @@ def workflow_article(article_id: ArticleId, session: SessionDep, viewer: Workflo
 VisibleArticle = Annotated[Article, Depends(visible_article)]
 WorkflowArticle = Annotated[Article, Depends(workflow_article)]
 VisibleAnswer = Annotated[AnswerRecord, Depends(visible_answer)]
+RateableAnswer = Annotated[AnswerRecord, Depends(rateable_answer)]
 PublicArticle = Annotated[Article, Depends(public_article)]

@@ -33,6 +33,7 @@ def _documented(description: str) -> dict[str, Any]:
 # The errors every protected route documents in OpenAPI.
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: _documented("Missing or invalid API key"),
+    429: _documented("A widget key over its rate limit (see Retry-After)"),
     403: _documented("The key's role may not do this"),
     404: _documented("Unknown article, locale, version, answer or customer"),
     409: _documented("Illegal workflow step or duplicate"),
@@ -53,7 +54,9 @@ def problem_response(
         "detail": detail,
         "instance": instance,
     }
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    if "retry_after" in extra:  # seconds, in the body and as the standard header
+        headers["Retry-After"] = str(extra["retry_after"])
     return JSONResponse(
         jsonable_encoder(body), status_code=status, media_type=MEDIA_TYPE, headers=headers
     )

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from kb_service.models import Role
 from kb_service.schemas.common import RequestBody
-from kb_service.validation import Line
+from kb_service.validation import Line, Origin
 
 _KEY_EXAMPLE: dict[str, JsonValue] = {
     "id": 7,
@@ -17,15 +17,28 @@ _KEY_EXAMPLE: dict[str, JsonValue] = {
     "prefix": "kb_Xf3a9Qz",
     "created_at": "2026-11-23T10:00:00Z",
     "revoked_at": None,
+    "origins": [],
 }
 
 
 class KeyCreate(RequestBody):
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"role": "agent", "name": "chat-team"}]}
+        json_schema_extra={
+            "examples": [
+                {"role": "agent", "name": "chat-team"},
+                {"role": "widget", "name": "shop-chat", "origins": ["https://shop.example"]},
+            ]
+        }
     )
     role: Role
     name: Line = Field(min_length=1, max_length=100)
+    origins: list[Origin] = Field(
+        default_factory=list,
+        max_length=50,
+        description="For a `widget` key (required there, refused elsewhere): the web origins "
+        "whose pages may use it, e.g. https://shop.example. Requests from other origins get "
+        "403; the API answers CORS preflights for these origins.",
+    )
 
 
 class KeyPublic(BaseModel):
@@ -36,6 +49,7 @@ class KeyPublic(BaseModel):
     prefix: str
     created_at: datetime
     revoked_at: datetime | None
+    origins: list[str]
 
 
 class KeyCreated(KeyPublic):

@@ -12,8 +12,8 @@ The HTTP edge turns these into dependencies (``kb_service.api.deps``); services 
 answer as ``include_internal`` and filter in their queries. A hidden internal article is
 *not found* (404), never *forbidden* (403), so that its existence does not leak.
 
-Adding a public role (e.g. a ``widget`` key for the chat widget) is one line here, in
-``PUBLIC_ROLES`` (after adding the value to ``models.Role``).
+Adding a public role is two lines here, in ``PUBLIC_ROLES`` and ``PUBLIC_AREAS`` (after adding
+the value to ``models.Role``); the ``widget`` role of the chat widget was added that way.
 """
 
 from __future__ import annotations
@@ -24,8 +24,10 @@ from enum import StrEnum
 from kb_service.models import Role
 from kb_service.rendering import Channel
 
-PUBLIC_ROLES: frozenset[Role] = frozenset({Role.bot})
-"""Roles whose keys face customers directly: public content only, no staff-only areas."""
+PUBLIC_ROLES: frozenset[Role] = frozenset({Role.bot, Role.widget})
+"""Roles whose keys face customers directly: public content only, no staff-only areas. A
+``widget`` key sits in a web page, readable by anyone: it may only ask and rate, and only from
+the web origins listed for it."""
 
 STAFF_ROLES: frozenset[Role] = frozenset({Role.agent, Role.editor, Role.reviewer, Role.admin})
 """Roles of people inside the contact centre: internal content and every read area."""
@@ -41,14 +43,18 @@ PUBLIC_CHANNELS: frozenset[Channel] = frozenset({"social"})
 class Area(StrEnum):
     """What a read route reads, as far as permissions go."""
 
-    content = "content"  # search, published versions, answers and their replay
+    ask = "ask"  # ask for an answer, rate an answer
+    content = "content"  # search, published versions, the replay of answers
     workflow = "workflow"  # article lists and reads: drafts, authors, review comments, ratings
     customers = "customers"  # a customer's timeline: what they were told, on every channel
     insights = "insights"  # the gap report: customers' unanswered questions, unhelpful articles
 
 
-PUBLIC_AREAS: frozenset[Area] = frozenset({Area.content})
-"""The areas public roles may read (and there only public content)."""
+PUBLIC_AREAS: dict[Role, frozenset[Area]] = {
+    Role.bot: frozenset({Area.ask, Area.content}),
+    Role.widget: frozenset({Area.ask}),
+}
+"""The areas each public role may use (and there only public content)."""
 
 
 @dataclass(frozen=True)
@@ -73,8 +79,14 @@ def sees_internal(role: Role) -> bool:
 
 def may_read(role: Role, area: Area) -> bool:
     if is_public(role):
-        return area in PUBLIC_AREAS
+        return area in PUBLIC_AREAS.get(role, frozenset())
     return role in STAFF_ROLES
+
+
+def origin_allowed(role: Role, origins: list[str], origin: str | None) -> bool:
+    """A widget key works only from the web pages of its listed origins (the ``Origin`` header
+    a browser sends); other keys are not bound to an origin."""
+    return role != Role.widget or (origin is not None and origin in origins)
 
 
 def readers(area: Area) -> frozenset[Role]:

@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from kb_service.errors import NotFoundError, Unauthenticated, ValidationFailed
 from kb_service.models import ApiKey, Role, utcnow
-from kb_service.validation import check_db_int, check_line
+from kb_service.validation import check_db_int, check_line, check_origins
 
 KEY_PREFIX = "kb_"
 
@@ -19,8 +19,11 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-def create_key(session: Session, *, role: Role | str, name: str) -> tuple[ApiKey, str]:
-    """Returns the stored row and the plain key (which is never stored)."""
+def create_key(
+    session: Session, *, role: Role | str, name: str, origins: list[str] | None = None
+) -> tuple[ApiKey, str]:
+    """Returns the stored row and the plain key (which is never stored). A ``widget`` key
+    needs the web origins it may be used from; other roles take none."""
     if not name.strip():
         raise ValidationFailed("A key needs a name, e.g. the team or bot that uses it.")
     check_line(name, "key name")
@@ -29,8 +32,17 @@ def create_key(session: Session, *, role: Role | str, name: str) -> tuple[ApiKey
     except ValueError as exc:
         roles = ", ".join(r.value for r in Role)
         raise ValidationFailed(f"Unknown role {role!r}; use one of {roles}.") from exc
+    origins = sorted(set(origins or []))
+    check_origins(origins)
+    if (role == Role.widget) != bool(origins):
+        raise ValidationFailed(
+            "A widget key needs the web origins it may be used from "
+            "(e.g. https://shop.example); other roles take none."
+        )
     plain = KEY_PREFIX + secrets.token_urlsafe(32)
-    row = ApiKey(name=name.strip(), role=role, key_hash=hash_key(plain), prefix=plain[:10])
+    row = ApiKey(
+        name=name.strip(), role=role, key_hash=hash_key(plain), prefix=plain[:10], origins=origins
+    )
     session.add(row)
     session.commit()
     return row, plain
@@ -59,3 +71,11 @@ def revoke_key(session: Session, key_id: int) -> ApiKey:
     session.add(row)
     session.commit()
     return row
+
+
+def widget_origins(session: Session) -> frozenset[str]:
+    """Every web origin listed by an active widget key (the CORS allow-list)."""
+    rows = session.exec(
+        select(ApiKey.origins).where(ApiKey.role == Role.widget, ApiKey.revoked_at == None)  # noqa: E711
+    ).all()
+    return frozenset(origin for origins in rows for origin in origins)

@@ -6,7 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Response, status
 
-from kb_service.api.deps import IndexDep, Reader, SessionDep, SettingsDep, VisibleAnswer
+from kb_service.api.deps import (
+    Asker,
+    IndexDep,
+    RateableAnswer,
+    SessionDep,
+    SettingsDep,
+    VisibleAnswer,
+)
 from kb_service.api.problems import ERRORS
 from kb_service.schemas.answers import (
     REQUEST_EXAMPLES,
@@ -32,14 +39,16 @@ def create_answer(
     session: SessionDep,
     index: IndexDep,
     settings: SettingsDep,
-    viewer: Reader,
+    viewer: Asker,
 ) -> Response:
     """The canonical answer (same for every channel), this channel's rendering, and what the
     customer was told before on any channel. Below the channel's confidence threshold the
     status is `no_answer` with a handoff suggestion. Recorded before the response leaves.
 
-    Any reading key. For a `bot` key or on a public channel (`social`) the answer names no
-    internal article anywhere: not as the answer, an alternative, nor in `previously_told`."""
+    Any key but `widget` keys' origins are checked. For a public key (`bot`, `widget`) or on a
+    public channel (`social`) the answer names no internal article anywhere: not as the
+    answer, an alternative, nor in `previously_told` (which a public key never gets).
+    A `widget` key works only from its listed web origins and within its rate limit (429)."""
     _, body = answering.answer(session, index, settings, request, viewer)
     return Response(content=body, media_type="application/json")
 
@@ -53,7 +62,8 @@ def create_answer(
 def get_answer(answer_id: str, row: VisibleAnswer) -> Response:
     """Exactly the JSON that was sent, even after newer versions were published.
 
-    Any reading key; to a `bot` key an answer that names an internal article is 404."""
+    Any reading key but `widget`; to a `bot` key an answer that names an internal article is
+    404."""
     return Response(content=row.response_json, media_type="application/json")
 
 
@@ -64,11 +74,12 @@ def get_answer(answer_id: str, row: VisibleAnswer) -> Response:
     responses=ERRORS,
 )
 def feedback(
-    answer_id: str, body: FeedbackRequest, session: SessionDep, answer: VisibleAnswer
+    answer_id: str, body: FeedbackRequest, session: SessionDep, answer: RateableAnswer
 ) -> FeedbackPublic:
     """Helpful or not, from any channel; shows on the article and feeds the gap report.
 
-    Any reading key, on an answer it may replay (else 404)."""
+    Any key that may ask (`widget` included), on an answer naming only what it may see (else
+    404)."""
     row = ledger.add_feedback(
         session, answer, helpful=body.helpful, reason=body.reason, channel=body.channel
     )

@@ -15,8 +15,12 @@ router = APIRouter(prefix="/v1/keys", tags=["keys"])
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Create an API key", responses=ERRORS)
 def create_key(body: KeyCreate, session: SessionDep, _: Admin) -> KeyCreated:
-    """Only the key's hash is stored; copy `key` from this response."""
-    row, plain = keys.create_key(session, role=body.role, name=body.name)
+    """Only the key's hash is stored; copy `key` from this response.
+
+    A `widget` key is for the chat widget on customers' web pages: it may only ask for answers
+    and rate them, never sees internal articles, works only from its `origins` and is
+    rate-limited per client address (`KB_WIDGET_RATE_LIMIT`)."""
+    row, plain = keys.create_key(session, role=body.role, name=body.name, origins=body.origins)
     return KeyCreated(**KeyPublic.model_validate(row, from_attributes=True).model_dump(), key=plain)
 
 
