@@ -10,6 +10,7 @@ from fastapi.routing import APIRoute
 
 from indexer.embed import Embedder, load_embedder
 from kb_service import __version__
+from kb_service.api.headers import SecurityHeadersMiddleware
 from kb_service.api.problems import BodyLimitMiddleware, install_problem_handlers
 from kb_service.api.routes import (
     answers,
@@ -20,6 +21,7 @@ from kb_service.api.routes import (
     keys,
     pages,
     search,
+    widgets,
 )
 from kb_service.config import Settings, get_settings
 from kb_service.db import make_engine
@@ -62,7 +64,9 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         generate_unique_id_function=_operation_id,
     )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeadersMiddleware)
     install_problem_handlers(app)
     for module in (health, articles, search, answers, customers, insights, keys, pages):
         app.include_router(module.router)
+    widgets.mount(app, settings.widgets_dir)
     return app
