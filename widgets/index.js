@@ -3,12 +3,15 @@
 import { LANGUAGES, pickLanguage, translate } from './shared/i18n.js';
 
 const select = document.querySelector('[data-kb="lang"]');
-let lang = pickLanguage(new URLSearchParams(location.search).get('lang'), sessionStorage.getItem('kb.lang'), navigator.languages);
+const query = new URLSearchParams(location.search).get('lang');
+let lang = pickLanguage(query, sessionStorage.getItem('kb.lang'), navigator.languages);
 const refresh = () => {
   document.documentElement.lang = lang;
   translate(document, lang);
 };
-for (const [code, name] of Object.entries(LANGUAGES)) select.append(new Option(name, code, false, code === lang));
+for (const [code, name] of Object.entries(LANGUAGES)) {
+  select.append(new Option(name, code, false, code === lang));
+}
 select.addEventListener('change', () => {
   lang = select.value;
   sessionStorage.setItem('kb.lang', lang);

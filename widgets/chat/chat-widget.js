@@ -69,7 +69,10 @@ export class KbChat extends HTMLElement {
     },
     h('div', { class: 'head' },
       h('h2', { id: 'kb-title', i18n: 'chat.title' }),
-      h('button', { type: 'button', class: 'close', 'data-kb': 'close', i18nAttr: 'aria-label:chat.close', text: '×', on: { click: () => this.close() } })),
+      h('button', {
+        type: 'button', class: 'close', 'data-kb': 'close', i18nAttr: 'aria-label:chat.close',
+        text: '×', on: { click: () => this.close() },
+      })),
     p.messages, p.announcer, form);
     trapFocus(p.panel, () => this.close());
     return h('div', { class: 'frame', lang: this.#lang }, p.panel, p.launcher);
@@ -97,7 +100,8 @@ export class KbChat extends HTMLElement {
     const text = question.value.trim();
     if (!text || ask.disabled) return;
     question.value = '';
-    this.#add(h('div', { class: 'msg you' }, h('span', { class: 'sr-only', i18n: 'chat.you' }), h('p', { text })));
+    const you = h('span', { class: 'sr-only', i18n: 'chat.you' });
+    this.#add(h('div', { class: 'msg you' }, you, h('p', { text })));
     const pending = this.#add(h('div', { class: 'msg bot pending', i18n: 'busy' }));
     ask.disabled = true;
     try {
@@ -128,7 +132,11 @@ export class KbChat extends HTMLElement {
     this.#parts.announcer.textContent = body.textContent;
     this.dispatchEvent(new CustomEvent('kb-answer', {
       bubbles: true,
-      detail: { answer_id: response.answer_id, status: response.status, article_id: response.answer?.article_id ?? null },
+      detail: {
+        answer_id: response.answer_id,
+        status: response.status,
+        article_id: response.answer?.article_id ?? null,
+      },
     }));
   }
 
@@ -151,12 +159,17 @@ export class KbChat extends HTMLElement {
           relabel(done, 'handoff.requested');
           this.dispatchEvent(new CustomEvent('kb-handoff', {
             bubbles: true,
-            detail: { question: response.question, answer_id: response.answer_id, conversation_id: conversationId() },
+            detail: {
+              question: response.question,
+              answer_id: response.answer_id,
+              conversation_id: conversationId(),
+            },
           }));
         },
       },
     });
-    return h('div', { class: 'msg bot handoff', 'data-kb': 'handoff', 'data-answer-id': response.answer_id }, body, offer, done);
+    const attributes = { class: 'msg bot handoff', 'data-kb': 'handoff', 'data-answer-id': response.answer_id };
+    return h('div', attributes, body, offer, done);
   }
 
   #add(node) {

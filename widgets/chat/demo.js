@@ -24,7 +24,9 @@ function embed(key) {
   document.body.append(script);
 }
 
-for (const [code, name] of Object.entries(LANGUAGES)) $('lang').append(new Option(name, code, false, code === lang));
+for (const [code, name] of Object.entries(LANGUAGES)) {
+  $('lang').append(new Option(name, code, false, code === lang));
+}
 $('lang').addEventListener('change', () => {
   lang = $('lang').value;
   refresh();

@@ -1,7 +1,7 @@
 // Email reply drafter: the customer's email in, the email rendering out (subject, greeting,
 // body and sign-off in the email's language), with copy buttons and the article it came from.
 
-import { alternatives, citation, feedback } from '../shared/answer-parts.js';
+import { alternatives, citation, confidence, feedback } from '../shared/answer-parts.js';
 import { copy } from '../shared/clipboard.js';
 import { h, safeFragment } from '../shared/dom.js';
 import { relabel } from '../shared/i18n.js';
@@ -51,7 +51,9 @@ startTool((ui) => {
         type: 'button',
         'data-kb': kb,
         i18n: id,
-        on: { click: async () => relabel(status, (await copy(content)) ? 'email.copied' : 'email.copy_failed') },
+        on: {
+          click: async () => relabel(status, (await copy(content)) ? 'email.copied' : 'email.copy_failed'),
+        },
       });
     return [
       wanted ? h('p', { class: 'muted', i18n: 'email.switched', args: { key: wanted.key } }) : null,
@@ -59,15 +61,19 @@ startTool((ui) => {
       h('input', { id: 'subject', type: 'text', 'data-kb': 'subject', value: rendering.subject }),
       h('p', { class: 'field-title', i18n: 'email.body' }),
       h('div', { class: 'preview', 'data-kb': 'reply-html' }, safeFragment(rendering.html)),
-      h('details', {}, h('summary', { i18n: 'email.text' }), h('pre', { 'data-kb': 'reply-text', text: rendering.text })),
+      h('details', {},
+        h('summary', { i18n: 'email.text' }),
+        h('pre', { 'data-kb': 'reply-text', text: rendering.text })),
       h(
         'div',
         { class: 'actions' },
+        // Rich text for a mail editor; the HTML source where only plain text can be pasted.
         copyButton('email.copy_html', 'copy-html', { text: rendering.html, html: rendering.html }),
         copyButton('email.copy_text', 'copy-text', { text: rendering.text }),
         status,
       ),
       citation(answer),
+      confidence(response.confidence),
       feedback((helpful) => ui.client.feedback(response.answer_id, { helpful, channel: 'email' })),
       alternatives(response.alternatives, (alt) =>
         draft({ question: [alt.title, ...alt.heading_path].join(' — '), locale: answer.locale }, alt),

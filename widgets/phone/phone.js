@@ -1,7 +1,7 @@
 // Phone-agent panel: the caller's history first (what they were told on every channel, and
 // whether it changed since), then a script to read aloud and the article number to give.
 
-import { alternatives, citation, feedback } from '../shared/answer-parts.js';
+import { alternatives, citation, confidence, feedback } from '../shared/answer-parts.js';
 import { h } from '../shared/dom.js';
 import { startTool } from '../shared/tool.js';
 
@@ -21,7 +21,8 @@ startTool((ui) => {
     if (!question) return;
     ui.busy(true);
     try {
-      const response = await ui.client.answer({ question, channel: 'phone', customer_id: customer() || undefined });
+      const request = { question, channel: 'phone', customer_id: customer() || undefined };
+      const response = await ui.client.answer(request);
       show(response);
       if (customer()) await loadTimeline();
     } catch (err) {
@@ -54,8 +55,13 @@ startTool((ui) => {
         ' ',
         h('span', { lang: answer.locale, text: `(${rendering.spoken_key})` }),
       ),
-      h('p', { class: 'muted', i18n: 'phone.seconds', args: { seconds: Math.round(rendering.estimated_seconds) } }),
+      h('p', {
+        class: 'muted',
+        i18n: 'phone.seconds',
+        args: { seconds: Math.round(rendering.estimated_seconds) },
+      }),
       citation(answer),
+      confidence(response.confidence),
       feedback((helpful) => ui.client.feedback(response.answer_id, { helpful, channel: 'phone' })),
       alternatives(response.alternatives),
     ];
@@ -88,30 +94,36 @@ startTool((ui) => {
 
   function renderTimeline() {
     const when = new Intl.DateTimeFormat(ui.lang, { dateStyle: 'medium', timeStyle: 'short' });
-    const items = entries.map((entry) => {
-      const state = entry.current_version === null ? 'phone.withdrawn' : entry.changed_since ? 'phone.changed' : 'phone.current';
-      return h(
-        'li',
-        {
-          'data-kb': 'timeline-entry',
-          'data-article-id': entry.article_id,
-          'data-version': entry.version,
-          'data-channel': entry.channel,
-          'data-changed-since': String(entry.changed_since),
-        },
-        h('div', { class: 'muted' }, `${when.format(new Date(entry.created_at))} · `, h('span', { i18n: `channel.${entry.channel}` })),
-        h('div', { text: `“${entry.question}”` }),
-        h(
-          'div',
-          {},
-          h('span', { i18n: 'phone.told', args: { key: entry.key ?? entry.article_id, version: entry.version } }),
-          ' ',
-          h('span', { class: `badge ${entry.changed_since ? 'changed' : 'current'}`, i18n: state, args: { version: entry.current_version } }),
-        ),
-      );
-    });
-    const list = $('timeline');
-    list.replaceChildren(...(items.length ? items : [h('li', { class: 'muted', i18n: 'phone.timeline_empty' })]));
+    const items = entries.map((entry) => timelineEntry(entry, when));
+    const empty = h('li', { class: 'muted', i18n: 'phone.timeline_empty' });
+    $('timeline').replaceChildren(...(items.length ? items : [empty]));
     ui.refresh();
+  }
+
+  /** One thing the customer was told: when, where, what, from which version, still true? */
+  function timelineEntry(entry, when) {
+    const withdrawn = entry.current_version === null;
+    const state = withdrawn ? 'phone.withdrawn' : entry.changed_since ? 'phone.changed' : 'phone.current';
+    const badge = h('span', {
+      class: `badge ${entry.changed_since ? 'changed' : 'current'}`,
+      i18n: state,
+      args: { version: entry.current_version },
+    });
+    const source = { key: entry.key ?? entry.article_id, version: entry.version };
+    return h(
+      'li',
+      {
+        'data-kb': 'timeline-entry',
+        'data-article-id': entry.article_id,
+        'data-version': entry.version,
+        'data-channel': entry.channel,
+        'data-changed-since': String(entry.changed_since),
+      },
+      h('div', { class: 'muted' },
+        `${when.format(new Date(entry.created_at))} · `,
+        h('span', { i18n: `channel.${entry.channel}` })),
+      h('div', { text: `“${entry.question}”` }),
+      h('div', {}, h('span', { i18n: 'phone.told', args: source }), ' ', badge),
+    );
   }
 });

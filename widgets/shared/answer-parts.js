@@ -26,6 +26,12 @@ export function citation(answer) {
   });
 }
 
+/** How sure the API was (0..1), for agents deciding whether to use the answer. */
+export function confidence(value) {
+  const percent = Math.round(value * 100);
+  return h('p', { class: 'kb-citation', 'data-kb': 'confidence', i18n: 'confidence', args: { percent } });
+}
+
 /** "Was this helpful?" with Yes / No; `rate(helpful)` returns a promise (the POST). */
 export function feedback(rate) {
   const status = h('span', { class: 'kb-feedback-status', role: 'status' });
@@ -67,7 +73,12 @@ export function alternatives(list, use) {
       { 'data-kb': 'alternative', 'data-article-id': alt.article_id },
       href ? h('a', { href, target: '_blank', rel: 'noopener noreferrer', text: label }) : label,
       use
-        ? h('button', { type: 'button', 'data-kb': 'use-alternative', i18n: 'alternatives.use', on: { click: () => use(alt) } })
+        ? h('button', {
+            type: 'button',
+            'data-kb': 'use-alternative',
+            i18n: 'alternatives.use',
+            on: { click: () => use(alt) },
+          })
         : null,
     );
   });

@@ -28,7 +28,9 @@ export function createClient({ base = '', key }) {
     }
     const data = await response.json().catch(() => null);
     // Errors are problem+json (RFC 9457): title and detail are meant for people.
-    if (!response.ok) throw new ApiError(response.status, data?.title ?? response.statusText, data?.detail ?? '');
+    if (!response.ok) {
+      throw new ApiError(response.status, data?.title ?? response.statusText, data?.detail ?? '');
+    }
     return data;
   }
   const id = encodeURIComponent;

@@ -1,7 +1,7 @@
 // Social reply tool: a public-safe reply of at most 280 characters (the API never uses
 // internal articles on the social channel), editable, with a live character counter.
 
-import { alternatives, citation, feedback } from '../shared/answer-parts.js';
+import { alternatives, citation, confidence, feedback } from '../shared/answer-parts.js';
 import { copy } from '../shared/clipboard.js';
 import { h, safeUrl } from '../shared/dom.js';
 import { relabel } from '../shared/i18n.js';
@@ -28,9 +28,23 @@ startTool((ui) => {
   });
 
   function show(response) {
-    const { answer, rendering } = response;
+    const { answer } = response;
+    const { parts: editor, count } = replyEditor(response.rendering.text);
+    const rate = (helpful) => ui.client.feedback(response.answer_id, { helpful, channel: 'social' });
+    const parts = answer
+      ? [...editor, articleLink(answer), citation(answer), confidence(response.confidence), feedback(rate)]
+      : [handoff(response), ...editor, alternatives(response.alternatives)];
+    $('result').replaceChildren(...parts.filter(Boolean));
+    $('result').hidden = false;
+    ui.refresh();
+    count(false);
+    ui.onLanguage = () => count(false);
+  }
+
+  /** The editable reply, its counter (seen) and its announcement (heard, when typing pauses). */
+  function replyEditor(text) {
     const reply = h('textarea', { id: 'reply', 'data-kb': 'reply', rows: 5, 'aria-describedby': 'counter' });
-    reply.value = rendering.text;
+    reply.value = text;
     const counter = h('span', { id: 'counter', class: 'counter', 'data-kb': 'counter' });
     const spoken = h('span', { class: 'sr-only', 'aria-live': 'polite', 'data-kb': 'counter-live' });
     const status = h('span', { role: 'status', class: 'muted' });
@@ -41,32 +55,33 @@ startTool((ui) => {
       counter.classList.toggle('over', used > MAX);
       reply.setAttribute('aria-invalid', String(used > MAX));
       clearTimeout(timer);
-      const say = () => relabel(spoken, ...(used > MAX ? ['social.over', { over: used - MAX }] : ['social.left', { left: MAX - used }]));
-      if (announce) timer = setTimeout(say, ANNOUNCE_AFTER_MS);
+      const [id, args] = used > MAX ? ['social.over', { over: used - MAX }] : ['social.left', { left: MAX - used }];
+      if (announce) timer = setTimeout(() => relabel(spoken, id, args), ANNOUNCE_AFTER_MS);
     };
     reply.addEventListener('input', () => count(true));
-    const link = answer && safeUrl(answer.url);
-    $('result').replaceChildren(
-      ...[
-        response.status === 'answered'
-          ? null
-          : h('div', { class: 'handoff', 'data-kb': 'handoff' }, h('p', {}, h('strong', { i18n: 'noanswer.agent' })), h('p', { text: response.handoff?.suggestion ?? '' })),
-        h('label', { for: 'reply', i18n: 'social.reply', args: { max: MAX } }),
-        reply,
-        h('div', { class: 'actions' },
-          counter,
-          spoken,
-          h('button', { type: 'button', 'data-kb': 'copy-text', i18n: 'social.copy', on: { click: async () => relabel(status, (await copy({ text: reply.value })) ? 'email.copied' : 'email.copy_failed') } }),
-          status),
-        link ? h('p', {}, h('span', { i18n: 'social.link' }), ': ', h('a', { href: link, target: '_blank', rel: 'noopener noreferrer', 'data-kb': 'article-link', text: link })) : null,
-        answer ? citation(answer) : null,
-        answer ? feedback((helpful) => ui.client.feedback(response.answer_id, { helpful, channel: 'social' })) : null,
-        answer ? null : alternatives(response.alternatives),
-      ].filter(Boolean),
-    );
-    $('result').hidden = false;
-    ui.refresh();
-    count(false);
-    ui.onLanguage = () => count(false);
+    const copyReply = async () => relabel(status, (await copy({ text: reply.value })) ? 'email.copied' : 'email.copy_failed');
+    const parts = [
+      h('label', { for: 'reply', i18n: 'social.reply', args: { max: MAX } }),
+      reply,
+      h('div', { class: 'actions' },
+        counter,
+        spoken,
+        h('button', { type: 'button', 'data-kb': 'copy-text', i18n: 'social.copy', on: { click: copyReply } }),
+        status),
+    ];
+    return { parts, count };
+  }
+
+  function articleLink(answer) {
+    const href = safeUrl(answer.url);
+    if (!href) return null;
+    const link = h('a', { href, target: '_blank', rel: 'noopener noreferrer', 'data-kb': 'article-link', text: href });
+    return h('p', {}, h('span', { i18n: 'social.link' }), ': ', link);
+  }
+
+  function handoff(response) {
+    return h('div', { class: 'handoff', 'data-kb': 'handoff' },
+      h('p', {}, h('strong', { i18n: 'noanswer.agent' })),
+      h('p', { text: response.handoff?.suggestion ?? '' }));
   }
 });
