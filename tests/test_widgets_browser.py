@@ -311,8 +311,8 @@ def test_chat_widget_keeps_out_of_the_host_pages_styles(tab: Tab, service: Servi
     _shoot(page, "chat")
 
 
-def test_chat_feedback_reaches_the_api(tab: Tab, service: Service) -> None:
-    page = _tool(tab, service, "chat")
+def test_chat_feedback_and_customer_reach_the_api(tab: Tab, service: Service) -> None:
+    page = _tool(tab, service, "chat", "?customer=c-browser-chat")  # demo page → data-customer-id
     question = QUESTIONS["q05"]
     article = service.answer(question, "chat", Role.bot)["answer"]["article_id"]
     before = service.call("GET", f"/v1/articles/{article}", Role.agent)["feedback"]
@@ -323,6 +323,10 @@ def test_chat_feedback_reaches_the_api(tab: Tab, service: Service) -> None:
     assert after["helpful"] == before["helpful"] + 1
     assert after["not_helpful"] == before["not_helpful"]
     assert page.locator("[data-kb=not-helpful]").is_disabled()
+    timeline = service.call("GET", "/v1/customers/c-browser-chat/timeline", Role.agent)
+    assert [(e["channel"], e["article_id"]) for e in timeline["entries"]] == [("chat", article)]
+    conversation = page.evaluate("sessionStorage.getItem('kb.chat.conversation')")
+    assert conversation and conversation.startswith("chat-")
 
 
 def test_no_answer_shows_the_handoff_everywhere(tab: Tab, service: Service) -> None:
