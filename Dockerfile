@@ -9,6 +9,7 @@ ENV PIP_NO_CACHE_DIR=1 \
     KB_DATA_DIR=/data \
     KB_MODEL_CACHE=/opt/kb-model \
     KB_HOST=0.0.0.0 \
+    KB_WIDGETS_DIR=/app/widgets \
     KB_PORT=8000
 
 WORKDIR /app
@@ -20,6 +21,8 @@ COPY pyproject.toml README.md ./
 COPY kb_service kb_service
 COPY indexer indexer
 COPY content content
+# The channel tools, served at /widgets (static files, not part of the Python package).
+COPY widgets widgets
 RUN pip install . && kb model build
 
 RUN useradd --system --home /app kb && mkdir -p /data && chown kb /data

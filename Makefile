@@ -8,17 +8,22 @@ STAMP := $(VENV)/.installed
 FIND_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
 KB_PORT ?= 8000
 
-.PHONY: install run test test-fast check lint typecheck format model bench clean help
+.PHONY: install browser run test test-fast check lint typecheck format model bench clean help
 
 help:
-	@echo "make install    virtualenv in .venv with kb-service, dev tools and the default model"
+	@echo "make install    virtualenv in .venv with kb-service, dev tools, the default model, chromium"
 	@echo "make run        install, import the demo content and serve on KB_PORT (default 8000)"
 	@echo "make test       install and run the whole test suite"
 	@echo "make test-fast  the tests without the real model (pytest -m 'not model')"
 	@echo "make check      lint, typecheck and the whole test suite, stopping at the first failure"
 	@echo "make lint | typecheck | format | bench | clean"
 
-install: $(STAMP)
+install: $(STAMP) browser
+
+# Debian's Chromium for the channel tools' browser tests (Playwright drives it; it never
+# downloads a browser). Idempotent; CI is a fresh Debian machine running as root.
+browser:
+	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -21,6 +21,11 @@ def _default_model_cache() -> Path:
     return Path(cache).expanduser() / "kb-service" / "models" / "multilingual-e5-small"
 
 
+def _default_widgets_dir() -> Path:
+    """``widgets/`` beside the package: the repository in an editable install."""
+    return Path(__file__).resolve().parent.parent / "widgets"
+
+
 class Settings(BaseSettings):
     """Read once at start-up (``get_settings``) and handed to everything that needs it."""
 
@@ -79,6 +84,10 @@ class Settings(BaseSettings):
     min_confidence_phone: float = MIN_CONFIDENCE["phone"]
     min_confidence_social: float = MIN_CONFIDENCE["social"]
     log_level: str = "INFO"
+    widgets_dir: Path = Field(
+        default_factory=_default_widgets_dir,
+        description="The channel tools served at /widgets; default widgets/ beside the package.",
+    )
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -11,6 +11,7 @@ from fastapi.routing import APIRoute
 from indexer.embed import Embedder, load_embedder
 from kb_service import __version__
 from kb_service.api.cors import WidgetCorsMiddleware, WidgetOrigins
+from kb_service.api.headers import SecurityHeadersMiddleware
 from kb_service.api.problems import BodyLimitMiddleware, install_problem_handlers
 from kb_service.api.rate_limits import KeyRateLimiter
 from kb_service.api.routes import (
@@ -22,6 +23,7 @@ from kb_service.api.routes import (
     keys,
     pages,
     search,
+    widgets,
 )
 from kb_service.config import Settings, get_settings
 from kb_service.db import make_engine
@@ -74,7 +76,9 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(WidgetCorsMiddleware, origins=widget_origins)
+    app.add_middleware(SecurityHeadersMiddleware)
     install_problem_handlers(app)
     for module in (health, articles, search, answers, customers, insights, keys, pages):
         app.include_router(module.router)
+    widgets.mount(app, settings.widgets_dir)
     return app

@@ -6,6 +6,8 @@ answer can link straight to its section.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from html import escape
 
 import markdown as md
@@ -28,6 +30,8 @@ _STYLE = (
     "body{font:16px/1.5 system-ui,sans-serif;max-width:42rem;margin:2rem auto;padding:0 1rem;"
     "color:#1b1b1b}h1{font-size:1.6rem}.meta{color:#555;font-size:.9rem}"
 )
+# The page's Content-Security-Policy allows its one <style> element by this hash, no other.
+STYLE_SHA256 = base64.b64encode(hashlib.sha256(_STYLE.encode()).digest()).decode()
 
 
 def article_page(*, title: str, markdown: str, locale: str, key: str, version: int) -> str:
