@@ -1,38 +1,58 @@
 """Shared fixtures.
 
-Two kinds of app: ``client`` uses the hashing embedder (a fake, for plumbing: workflow, errors,
-auth), ``model_client`` the real multilingual model and a real FAISS index (retrieval and
-answers). The real model is loaded once per test session and shared.
+Two kinds of app: ``api`` uses the hashing embedder (a fake, for plumbing: workflow, errors,
+auth), ``demo_api`` the real multilingual model and a real FAISS index over the demo content
+(retrieval and answers). The real model is loaded once per test session and shared.
+
+The expensive set-ups are made once per session as templates under a temporary folder and
+copied (a data dir is the SQLite file plus ``index/``): an empty migrated database for every
+``api``, the demo content imported and embedded for every ``demo_api``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import shutil
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from indexer import artifact
 from indexer.embed import Embedder, HashingEmbedder, load_embedder
 from kb_service.config import Settings
+from kb_service.db import make_engine
 from kb_service.main import create_app
 from kb_service.models import Role
 from kb_service.services import keys
+from kb_service.services.indexing import IndexService
+
+if TYPE_CHECKING:
+    # Starlette's TestClient is typed against httpx2 (what it uses when installed; it falls
+    # back to httpx otherwise), so its responses are httpx2 responses, not httpx ones.
+    from httpx2 import Response
 
 REPO = Path(__file__).resolve().parent.parent
 CONTENT = REPO / "content"
 ALLEGRO = REPO.parent / "shared" / "eval" / "allegro_faq"
 WIDGET_ORIGIN = "https://shop.example"  # the test widget key works from this origin only
 
+Params = Mapping[str, Any]
+
 
 class Api:
     """A TestClient with one API key per role."""
 
     def __init__(self, client: TestClient) -> None:
+        assert isinstance(client.app, FastAPI)
         self.client = client
+        self.app = client.app
         self.keys: dict[Role, str] = {}
-        with Session(client.app.state.engine) as session:  # type: ignore[attr-defined]
+        with Session(self.app.state.engine) as session:
             for role in Role:
                 origins = [WIDGET_ORIGIN] if role == Role.widget else None
                 _, plain = keys.create_key(
@@ -43,26 +63,53 @@ class Api:
     def headers(self, role: Role) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.keys[role]}"}
 
-    def get(self, url: str, role: Role = Role.agent, **kw: object) -> object:
-        return self.client.get(url, headers=self.headers(role), **kw)  # type: ignore[arg-type]
+    def get(self, url: str, role: Role = Role.agent, *, params: Params | None = None) -> Response:
+        return self.client.get(url, headers=self.headers(role), params=params)
 
-    def post(self, url: str, role: Role = Role.reviewer, **kw: object) -> object:
-        return self.client.post(url, headers=self.headers(role), **kw)  # type: ignore[arg-type]
+    def post(
+        self,
+        url: str,
+        role: Role = Role.reviewer,
+        *,
+        json: Any = None,
+        params: Params | None = None,
+    ) -> Response:
+        return self.client.post(url, headers=self.headers(role), json=json, params=params)
 
-    def put(self, url: str, role: Role = Role.editor, **kw: object) -> object:
-        return self.client.put(url, headers=self.headers(role), **kw)  # type: ignore[arg-type]
+    def put(
+        self, url: str, role: Role = Role.editor, *, json: Any = None, params: Params | None = None
+    ) -> Response:
+        return self.client.put(url, headers=self.headers(role), json=json, params=params)
 
-    def delete(self, url: str, role: Role = Role.admin, **kw: object) -> object:
-        return self.client.delete(url, headers=self.headers(role), **kw)  # type: ignore[arg-type]
+    def delete(
+        self, url: str, role: Role = Role.admin, *, params: Params | None = None
+    ) -> Response:
+        return self.client.delete(url, headers=self.headers(role), params=params)
 
     @property
-    def index(self) -> object:
-        return self.client.app.state.index  # type: ignore[attr-defined]
+    def index(self) -> IndexService:
+        index: IndexService = self.app.state.index
+        return index
+
+
+def _copy_data_dir(template: Path, destination: Path) -> Path:
+    """A private copy of a template data dir (whose engine is disposed: nothing in the WAL)."""
+    shutil.copytree(template, destination)
+    return destination
+
+
+@pytest.fixture(scope="session")
+def empty_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data dir with a migrated, empty database; a template, copied by ``settings``."""
+    data_dir = tmp_path_factory.mktemp("empty-template") / "data"
+    make_engine(Settings(data_dir=data_dir, embedding_model="hashing")).dispose()
+    return data_dir
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", embedding_model="hashing")
+def settings(tmp_path: Path, empty_data_dir: Path) -> Settings:
+    data_dir = _copy_data_dir(empty_data_dir, tmp_path / "data")
+    return Settings(data_dir=data_dir, embedding_model="hashing")
 
 
 @pytest.fixture
@@ -96,46 +143,79 @@ def model_settings(tmp_path: Path, real_embedder: Embedder) -> Settings:
     return Settings(data_dir=tmp_path / "data", embedding_model="default")
 
 
-@pytest.fixture(scope="module")
-def demo_api(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) -> Iterator[Api]:
-    """The demo content, imported and indexed with the real model; shared by a test module."""
-    from kb_service.db import make_engine
+@dataclass(frozen=True)
+class DemoTemplate:
+    """The demo content imported and indexed once per session. Copy it; never start on it."""
+
+    data_dir: Path
+    generation: str  # the folder CURRENT names
+    kb_revision: int
+
+
+@pytest.fixture(scope="session")
+def demo_template(
+    tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder
+) -> DemoTemplate:
     from kb_service.services.content_io import import_folder
     from kb_service.services.publishing import Actor
 
     settings = Settings(
-        data_dir=tmp_path_factory.mktemp("demo") / "data", embedding_model="default"
+        data_dir=tmp_path_factory.mktemp("demo-template") / "data", embedding_model="default"
     )
-    with Session(make_engine(settings)) as session:
-        report = import_folder(session, CONTENT, actor=Actor("test"))
-        assert not report.problems
-    client = TestClient(create_app(settings, embedder=real_embedder))
-    client.__enter__()
-    yield Api(client)
-    client.__exit__(None, None, None)
+    engine = make_engine(settings)
+    try:
+        with Session(engine) as session:
+            report = import_folder(session, CONTENT, actor=Actor("test"))
+            assert not report.problems, report.problems
+        index = IndexService(settings, engine, real_embedder)
+        index.start()
+    finally:
+        engine.dispose()
+    generation = artifact.current_generation(settings.index_dir)
+    assert index.current is not None and generation is not None
+    return DemoTemplate(settings.data_dir, generation.name, index.current.manifest.kb_revision)
+
+
+@pytest.fixture(scope="module")
+def demo_api(
+    tmp_path_factory: pytest.TempPathFactory, demo_template: DemoTemplate, real_embedder: Embedder
+) -> Iterator[Api]:
+    """A copy of the demo template, served with the real model; shared by a test module."""
+    data_dir = _copy_data_dir(demo_template.data_dir, tmp_path_factory.mktemp("demo") / "data")
+    settings = Settings(data_dir=data_dir, embedding_model="default")
+    with TestClient(create_app(settings, embedder=real_embedder)) as client:
+        api = Api(client)
+        # The copy must start on the template's generation, not re-embed the demo content.
+        generation = artifact.current_generation(settings.index_dir)
+        assert generation is not None and generation.name == demo_template.generation
+        current = api.index.current
+        assert current is not None and current.manifest.kb_revision == demo_template.kb_revision
+        assert api.index.refresh() is False, "the copied index was rebuilt"
+        yield api
 
 
 def publish(api: Api, article_id: str, locale: str, title: str, markdown: str) -> None:
     """Create (or edit) and publish through the whole review workflow."""
     base = f"/v1/articles/{article_id}/translations/{locale}"
     existing = api.get(f"/v1/articles/{article_id}")
-    if existing.status_code == 404:  # type: ignore[attr-defined]
+    if existing.status_code == 404:
         created = api.post(
             "/v1/articles",
             Role.editor,
             json={"id": article_id, "locale": locale, "title": title, "markdown": markdown},
         )
-        assert created.status_code == 201, created.text  # type: ignore[attr-defined]
+        assert created.status_code == 201, created.text
     else:
+        assert existing.status_code == 200, existing.text
         saved = api.put(f"{base}/draft", json={"title": title, "markdown": markdown})
-        assert saved.status_code == 200, saved.text  # type: ignore[attr-defined]
+        assert saved.status_code == 200, saved.text
     for step, role in (
         ("submit", Role.editor),
         ("approve", Role.reviewer),
         ("publish", Role.reviewer),
     ):
         response = api.post(f"{base}/{step}", role)
-        assert response.status_code == 200, response.text  # type: ignore[attr-defined]
+        assert response.status_code == 200, response.text
 
 
 # --------------------------------------------------------------------------- markers

@@ -84,10 +84,10 @@ def _articles_named(body: dict[str, Any]) -> set[str]:
 def _not_found_like_unknown(api: Api, url: str, unknown_url: str, role: Role) -> None:
     """404, worded exactly as for an article that does not exist: existence does not leak."""
     hidden, unknown = api.get(url, role), api.get(unknown_url, role)
-    assert hidden.status_code == 404, hidden.text  # type: ignore[attr-defined]
-    assert unknown.status_code == 404, unknown.text  # type: ignore[attr-defined]
-    hidden_detail = hidden.json()["detail"].replace(INTERNAL, "X")  # type: ignore[attr-defined]
-    unknown_detail = unknown.json()["detail"].replace("no-such-article", "X")  # type: ignore[attr-defined]
+    assert hidden.status_code == 404, hidden.text
+    assert unknown.status_code == 404, unknown.text
+    hidden_detail = hidden.json()["detail"].replace(INTERNAL, "X")
+    unknown_detail = unknown.json()["detail"].replace("no-such-article", "X")
     assert hidden_detail == unknown_detail
 
 
@@ -104,7 +104,7 @@ def test_bot_key_search_never_returns_internal_articles(kb: Api) -> None:
 
 def test_bot_key_cannot_read_the_editorial_workflow(kb: Api) -> None:
     for url in ("/v1/articles", f"/v1/articles/{PUBLIC}", f"/v1/articles/{INTERNAL}"):
-        assert kb.get(url, Role.bot).status_code == 403  # type: ignore[attr-defined]
+        assert kb.get(url, Role.bot).status_code == 403
 
 
 def test_article_list_shows_staff_every_article(kb: Api) -> None:
@@ -125,7 +125,7 @@ def test_bot_key_cannot_read_internal_versions(kb: Api, tail: str) -> None:
     _not_found_like_unknown(
         kb, f"/v1/articles/{INTERNAL}{tail}", f"/v1/articles/no-such-article{tail}", Role.bot
     )
-    assert INTERNAL_MD not in kb.get(f"/v1/articles/{INTERNAL}{tail}", Role.bot).text  # type: ignore[attr-defined]
+    assert INTERNAL_MD not in kb.get(f"/v1/articles/{INTERNAL}{tail}", Role.bot).text
     _ok(kb.get(f"/v1/articles/{INTERNAL}{tail}", Role.agent))  # staff still read it
 
 
@@ -155,7 +155,7 @@ def test_bot_key_cannot_replay_an_answer_citing_an_internal_article(kb: Api) -> 
     agent = _answer(kb, GOODWILL_Q, "chat", Role.agent)
     assert agent["answer"]["article_id"] == INTERNAL
     _not_found_like_unknown_answer(kb, agent["answer_id"])
-    assert kb.get(f"/v1/answers/{agent['answer_id']}", Role.agent).status_code == 200  # type: ignore[attr-defined]
+    assert kb.get(f"/v1/answers/{agent['answer_id']}", Role.agent).status_code == 200
 
 
 def test_bot_key_cannot_replay_an_answer_listing_an_internal_alternative(kb: Api) -> None:
@@ -175,11 +175,11 @@ def test_bot_key_cannot_replay_an_answer_that_told_of_an_internal_article(kb: Ap
 def _not_found_like_unknown_answer(api: Api, answer_id: str) -> None:
     hidden = api.get(f"/v1/answers/{answer_id}", Role.bot)
     unknown = api.get("/v1/answers/no-such-answer", Role.bot)
-    assert hidden.status_code == unknown.status_code == 404, hidden.text  # type: ignore[attr-defined]
-    assert INTERNAL not in hidden.text  # type: ignore[attr-defined]
-    assert hidden.json()["detail"].replace(answer_id, "X") == unknown.json()[  # type: ignore[attr-defined]
-        "detail"
-    ].replace("no-such-answer", "X")
+    assert hidden.status_code == unknown.status_code == 404, hidden.text
+    assert INTERNAL not in hidden.text
+    assert hidden.json()["detail"].replace(answer_id, "X") == unknown.json()["detail"].replace(
+        "no-such-answer", "X"
+    )
 
 
 def test_bot_key_replays_answers_that_cite_only_public_articles(kb: Api) -> None:
@@ -187,15 +187,15 @@ def test_bot_key_replays_answers_that_cite_only_public_articles(kb: Api) -> None
     sent = _ok(response)
     assert _articles_named(sent) == {PUBLIC}
     replay = kb.get(f"/v1/answers/{sent['answer_id']}", Role.bot)
-    assert replay.status_code == 200  # type: ignore[attr-defined]
-    assert replay.content == response.content  # type: ignore[attr-defined]
+    assert replay.status_code == 200
+    assert replay.content == response.content
 
 
 def test_bot_key_cannot_rate_an_answer_it_cannot_replay(kb: Api) -> None:
     agent = _answer(kb, GOODWILL_Q, "chat", Role.agent)
     url = f"/v1/answers/{agent['answer_id']}/feedback"
-    assert kb.post(url, Role.bot, json={"helpful": False}).status_code == 404  # type: ignore[attr-defined]
-    assert kb.post(url, Role.agent, json={"helpful": True}).status_code == 201  # type: ignore[attr-defined]
+    assert kb.post(url, Role.bot, json={"helpful": False}).status_code == 404
+    assert kb.post(url, Role.agent, json={"helpful": True}).status_code == 201
 
 
 def test_bot_answer_never_reads_back_a_customers_history(kb: Api) -> None:
@@ -218,13 +218,13 @@ def test_previously_told_on_a_public_channel_leaves_out_internal_articles(kb: Ap
 def test_bot_key_cannot_read_customer_timelines(kb: Api) -> None:
     _answer(kb, ROAMING_Q, "chat", Role.bot, customer_id="cust-4")
     forbidden = kb.get("/v1/customers/cust-4/timeline", Role.bot)
-    assert forbidden.status_code == 403  # type: ignore[attr-defined]
-    assert "entries" not in forbidden.json()  # type: ignore[attr-defined]
+    assert forbidden.status_code == 403
+    assert "entries" not in forbidden.json()
     assert len(_ok(kb.get("/v1/customers/cust-4/timeline", Role.agent))["entries"]) == 1
 
 
 def test_bot_key_cannot_read_the_gap_report(kb: Api) -> None:
-    assert kb.get("/v1/insights/gaps", Role.bot).status_code == 403  # type: ignore[attr-defined]
+    assert kb.get("/v1/insights/gaps", Role.bot).status_code == 403
     _ok(kb.get("/v1/insights/gaps", Role.agent))
 
 
@@ -244,11 +244,11 @@ def test_a_role_added_to_public_roles_sees_only_public_content(
     hits = _ok(kb.get("/v1/search", Role.agent, params={"q": GOODWILL_Q}))["hits"]
     assert INTERNAL not in {h["article_id"] for h in hits}
     hidden = kb.get(f"/v1/articles/{INTERNAL}/translations/en-GB", Role.agent)
-    assert hidden.status_code == 404  # type: ignore[attr-defined]
-    assert kb.get("/v1/articles", Role.agent).status_code == 403  # type: ignore[attr-defined]
+    assert hidden.status_code == 404
+    assert kb.get("/v1/articles", Role.agent).status_code == 403
     assert INTERNAL not in _articles_named(_answer(kb, GOODWILL_Q, "chat", Role.agent))
-    assert kb.get("/v1/customers/c/timeline", Role.agent).status_code == 403  # type: ignore[attr-defined]
-    assert kb.get("/v1/insights/gaps", Role.agent).status_code == 403  # type: ignore[attr-defined]
+    assert kb.get("/v1/customers/c/timeline", Role.agent).status_code == 403
+    assert kb.get("/v1/insights/gaps", Role.agent).status_code == 403
 
 
 def test_public_roles_and_channels_are_defined_only_in_the_access_module() -> None:
@@ -292,7 +292,7 @@ def test_article_made_internal_stops_answering_public_channels_at_once(kb: Api) 
     hits = _ok(kb.get("/v1/search", Role.bot, params={"q": ROAMING_Q}))["hits"]
     assert PUBLIC not in {h["article_id"] for h in hits}
     gone = kb.get(f"/v1/articles/{PUBLIC}/translations/en-GB", Role.bot)
-    assert gone.status_code == 404  # type: ignore[attr-defined]
+    assert gone.status_code == 404
     assert kb.client.get(f"/kb/{PUBLIC}/en-GB").status_code == 404
     # Agents on private channels are still answered from it.
     assert _answer(kb, ROAMING_Q, "chat", Role.agent)["answer"]["article_id"] == PUBLIC

@@ -67,7 +67,8 @@ def test_fold_diacritics() -> None:
 def test_digits_kept_and_punctuation_dropped() -> None:
     tokens = analyze("Zwrot w ciągu 14 dni, kod: PL-2024!", "pl")
     assert "14" in tokens and "2024" in tokens
-    assert all(token.strip() == token and token for token in tokens)
+    assert "kod" in tokens and "pl" in tokens  # "kod:" and "PL-2024" lose the punctuation
+    assert all(token.isalnum() for token in tokens), tokens
 
 
 def test_unknown_or_missing_language_still_tokenises() -> None:

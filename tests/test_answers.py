@@ -29,8 +29,8 @@ def _answer(
     response = api.post(
         "/v1/answers", role, json={"question": question, "channel": channel, **extra}
     )
-    assert response.status_code == 200, response.text  # type: ignore[attr-defined]
-    body: dict[str, Any] = response.json()  # type: ignore[attr-defined]
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
     return body
 
 
@@ -52,8 +52,8 @@ def test_same_canonical_answer_on_every_channel(demo_api: Api) -> None:
     assert len(set(blocks.values())) == 1, blocks
     assert answers["chat"]["answer"]["article_id"] == "mobile-roaming"
     assert all(a["status"] == "answered" for a in answers.values())
-    renderings = [str(a["rendering"]) for a in answers.values()]
-    assert len(set(renderings)) == 4
+    # Each channel gets its own rendering (not one shape for all, nor another channel's).
+    assert {c: a["rendering"]["channel"] for c, a in answers.items()} == {c: c for c in answers}
     social = answers["social"]["rendering"]["text"]
     assert len(social) <= 280
     phone = answers["phone"]["rendering"]["script"]
@@ -61,7 +61,9 @@ def test_same_canonical_answer_on_every_channel(demo_api: Api) -> None:
     assert answers["phone"]["rendering"]["estimated_seconds"] <= 60
     email = answers["email"]["rendering"]
     assert email["subject"] and "Dzień dobry" in email["text"]
-    assert "<ol>" in answers["chat"]["rendering"]["html"] or answers["chat"]["rendering"]["link"]
+    chat = answers["chat"]["rendering"]
+    assert chat["link"] == answers["chat"]["answer"]["url"]
+    assert f'href="{chat["link"]}"' in chat["html"] and "<p>" in chat["html"]
 
 
 def test_new_version_is_cited_and_old_answer_replays(demo_api: Api) -> None:
@@ -88,8 +90,8 @@ def test_new_version_is_cited_and_old_answer_replays(demo_api: Api) -> None:
     assert new["answer"]["version"] == 2 and "3 EUR" in new["answer"]["markdown"]
     assert new["kb_revision"] > old["kb_revision"]
     replay = demo_api.get(f"/v1/answers/{old['answer_id']}")
-    assert replay.json() == old  # type: ignore[attr-defined]
-    assert "2 EUR" in replay.json()["answer"]["markdown"]  # type: ignore[attr-defined]
+    assert replay.json() == old
+    assert "2 EUR" in replay.json()["answer"]["markdown"]
 
 
 def test_previously_told_across_channels(demo_api: Api) -> None:
@@ -98,7 +100,7 @@ def test_previously_told_across_channels(demo_api: Api) -> None:
     told = phone["previously_told"]
     assert [t["answer_id"] for t in told] == [chat["answer_id"]]
     assert told[0]["channel"] == "chat" and told[0]["changed_since"] is False
-    timeline = demo_api.get("/v1/customers/cust-x1/timeline").json()  # type: ignore[attr-defined]
+    timeline = demo_api.get("/v1/customers/cust-x1/timeline").json()
     assert {e["channel"] for e in timeline["entries"]} == {"chat", "phone"}
 
 
@@ -115,9 +117,9 @@ def test_internal_articles_never_on_public_channels(demo_api: Api) -> None:
     assert agent["answer"]["article_id"] == "internal-goodwill-credit-limits"
     for channel, role in (("social", Role.agent), ("chat", Role.bot)):
         body = _answer(demo_api, question, channel, role)
-        if body["answer"]:
-            assert not body["answer"]["article_id"].startswith("internal-")
-        assert all(not a["article_id"].startswith("internal-") for a in body["alternatives"])
+        cited = [a["article_id"] for a in [body["answer"], *body["alternatives"]] if a]
+        assert cited, "nothing was cited, so nothing was checked"
+        assert not [a for a in cited if a.startswith("internal-")], cited
 
 
 def test_erasure_removes_customer_records(demo_api: Api) -> None:
@@ -125,13 +127,15 @@ def test_erasure_removes_customer_records(demo_api: Api) -> None:
     feedback = demo_api.post(
         f"/v1/answers/{first['answer_id']}/feedback", Role.agent, json={"helpful": True}
     )
-    assert feedback.status_code == 201  # type: ignore[attr-defined]
+    assert feedback.status_code == 201
+    timeline = demo_api.get("/v1/customers/c-del/timeline").json()
+    assert [e["answer_id"] for e in timeline["entries"]] == [first["answer_id"]]
     erased = demo_api.delete("/v1/customers/c-del")
-    assert erased.json()["erased_answers"] == 1  # type: ignore[attr-defined]
-    assert demo_api.get(f"/v1/answers/{first['answer_id']}").status_code == 404  # type: ignore[attr-defined]
-    timeline = demo_api.get("/v1/customers/c-del/timeline").json()  # type: ignore[attr-defined]
+    assert erased.json()["erased_answers"] == 1
+    assert demo_api.get(f"/v1/answers/{first['answer_id']}").status_code == 404
+    timeline = demo_api.get("/v1/customers/c-del/timeline").json()
     assert timeline["entries"] == []
-    assert demo_api.delete("/v1/customers/c-del", Role.agent).status_code == 403  # type: ignore[attr-defined]
+    assert demo_api.delete("/v1/customers/c-del", Role.agent).status_code == 403
 
 
 def test_hostile_markup_renders_inert(demo_api: Api) -> None:
@@ -148,31 +152,32 @@ def test_hostile_markup_renders_inert(demo_api: Api) -> None:
         body = _answer(demo_api, "Do you sell zebra-striped routers?", channel)
         assert body["answer"]["article_id"] == "xss-probe"
         rendered = str(body["rendering"]).lower()
+        assert "zebra-striped routers" in rendered  # the article is there, only its markup not
         assert "<script" not in rendered and "onerror" not in rendered
         assert "javascript:" not in rendered
 
 
 def test_unknown_answer_is_404_and_bad_channel_422(demo_api: Api) -> None:
-    assert demo_api.get("/v1/answers/nope").status_code == 404  # type: ignore[attr-defined]
+    assert demo_api.get("/v1/answers/nope").status_code == 404
     bad = demo_api.post("/v1/answers", Role.agent, json={"question": "x", "channel": "fax"})
-    assert bad.status_code == 422  # type: ignore[attr-defined]
+    assert bad.status_code == 422
 
 
 def test_feedback_shows_on_article_and_gaps_report_lists_abstentions(demo_api: Api) -> None:
     answered = _answer(demo_api, "How do I restart my router?", "chat")
     article_id = answered["answer"]["article_id"]
-    before = demo_api.get(f"/v1/articles/{article_id}").json()["feedback"]  # type: ignore[attr-defined]
+    before = demo_api.get(f"/v1/articles/{article_id}").json()["feedback"]
     response = demo_api.post(
         f"/v1/answers/{answered['answer_id']}/feedback",
         Role.agent,
         json={"helpful": False, "reason": "Steps are for the old router", "channel": "phone"},
     )
-    assert response.status_code == 201  # type: ignore[attr-defined]
-    after = demo_api.get(f"/v1/articles/{article_id}").json()["feedback"]  # type: ignore[attr-defined]
+    assert response.status_code == 201
+    after = demo_api.get(f"/v1/articles/{article_id}").json()["feedback"]
     assert after["not_helpful"] == before["not_helpful"] + 1
     assert after["recent_reasons"][0] == "Steps are for the old router"
     _answer(demo_api, "Which dinosaur had the longest neck?", "social")
-    gaps = demo_api.get("/v1/insights/gaps").json()  # type: ignore[attr-defined]
+    gaps = demo_api.get("/v1/insights/gaps").json()
     assert any(
         g["question"] == "Which dinosaur had the longest neck?" and g["channel"] == "social"
         for g in gaps["unanswered"]
@@ -187,8 +192,9 @@ def test_answer_links_open_a_public_page_at_the_section(demo_api: Api) -> None:
     page = demo_api.client.get(path)  # no key: customers follow these links
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert f'id="{anchor}"' in page.text and "<script" not in page.text
-    internal = demo_api.client.get("/kb/internal-goodwill-credit-limits/en-GB")
-    assert internal.status_code == 404
+    internal = "internal-goodwill-credit-limits/translations/en-GB"
+    assert demo_api.get(f"/v1/articles/{internal}").status_code == 200  # live, for agents
+    assert demo_api.client.get("/kb/internal-goodwill-credit-limits/en-GB").status_code == 404
     publish(
         demo_api,
         "xss-page",

@@ -83,7 +83,7 @@ def _ok(response: Any, status: int = 200) -> dict[str, Any]:
 
 
 def _served(api: Api) -> set[str]:
-    index = api.index.current  # type: ignore[attr-defined]
+    index = api.index.current
     return {section.article_id for section in index.sections}
 
 
@@ -153,7 +153,7 @@ def test_one_translation_published_twice_at_once_numbers_versions_without_gap(
     with _slow_kb_state_reads(engine):
         rollbacks = _all_at_once([lambda: api.post(f"{base}/rollback", json={"to_version": 1})] * 4)
     assert sorted(_ok(r, 201)["version"] for r in rollbacks) == [4, 5, 6, 7]
-    versions = api.get(f"{base}/versions").json()  # type: ignore[attr-defined]
+    versions = api.get(f"{base}/versions").json()
     assert [v["version"] for v in versions] == [1, 2, 3, 4, 5, 6, 7]
     assert len({v["kb_revision"] for v in versions}) == 7
 
@@ -226,7 +226,7 @@ def test_visibility_change_reaches_the_index(
     health = _health(api)
     assert health["kb_revision"] == revision + 1
     assert health["index_revision"] == health["kb_revision"]
-    index = api.index.current  # type: ignore[attr-defined]
+    index = api.index.current
     assert all(section.internal for section in index.sections if section.article_id == "tariffs")
 
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ from indexer import artifact
 from indexer.build import build_index
 from indexer.dense import build_dense, dense_scores, kind_of
 from indexer.documents import SourceDocument
-from indexer.embed import HashingEmbedder
+from indexer.embed import HashingEmbedder, Vectors
 from indexer.errors import ManifestMismatch
 from kb_service.bench.ann import clustered_vectors
 
@@ -60,7 +61,7 @@ def test_rebuild_reuses_vectors_of_unchanged_sections(tmp_path: Path) -> None:
     class Counting(HashingEmbedder):
         embedded = 0
 
-        def embed_passages(self, texts):  # type: ignore[no-untyped-def]
+        def embed_passages(self, texts: Sequence[str]) -> Vectors:
             Counting.embedded += len(texts)
             return super().embed_passages(texts)
 
@@ -86,8 +87,12 @@ def test_only_complete_generations_are_served_and_old_ones_pruned(tmp_path: Path
         )
     names = sorted(p.name for p in (tmp_path / "generations").iterdir())
     assert len(names) == artifact.KEEP_GENERATIONS
+    current = artifact.current_generation(tmp_path)
+    assert current is not None and current.name == names[-1]  # the newest one is served
+    assert artifact.read_manifest(current).kb_revision == 4
     (tmp_path / "generations" / ".tmp-dead").mkdir()
     assert artifact.remove_partial_builds(tmp_path) == 1
+    assert sorted(p.name for p in (tmp_path / "generations").iterdir()) == names
 
 
 def test_kill_9_during_a_build_leaves_the_last_good_index(tmp_path: Path) -> None:
@@ -96,12 +101,13 @@ def test_kill_9_during_a_build_leaves_the_last_good_index(tmp_path: Path) -> Non
         build_index(DOCS, embedder=HashingEmbedder(), kb_revision=1), tmp_path
     )
     good = artifact.current_generation(tmp_path)
+    assert good is not None
     script = textwrap.dedent(f"""
         import time, numpy as np
         from pathlib import Path
         from indexer import artifact
         from indexer.build import build_index
-        from indexer.embed import HashingEmbedder
+        from indexer.embed import HashingEmbedder, Vectors
         from indexer.documents import SourceDocument
         class Slow(HashingEmbedder):
             def embed_passages(self, texts):
@@ -123,9 +129,9 @@ def test_kill_9_during_a_build_leaves_the_last_good_index(tmp_path: Path) -> Non
     assert process.stdout.readline().strip() == "embedding"
     time.sleep(0.3)
     os.kill(process.pid, signal.SIGKILL)
-    process.wait()
+    assert process.wait() == -signal.SIGKILL  # killed mid-build, not finished before the kill
     assert artifact.current_generation(tmp_path) == good
-    loaded = artifact.load_generation(good, model="hashing-64", dimension=64)  # type: ignore[arg-type]
+    loaded = artifact.load_generation(good, model="hashing-64", dimension=64)
     assert loaded.manifest.kb_revision == 1
 
 

@@ -54,6 +54,7 @@ def test_save_load_round_trip(tmp_path: Path) -> None:
     assert len(loaded) == len(index)
     for query in ("zwrot pieniędzy", "reklamacja towaru", "konto"):
         tokens = analyze(query, "pl")
+        assert index.scores(tokens).any(), query  # all zeros would match an empty index too
         np.testing.assert_array_equal(loaded.scores(tokens), index.scores(tokens))
 
 

@@ -262,6 +262,10 @@ end
 """
 
 
+def test_the_demo_articles_are_among_the_inputs() -> None:
+    assert len(ARTICLES) >= 24  # else test_no_text_is_lost quietly runs on MIXED alone
+
+
 @pytest.mark.parametrize("max_tokens", [20, 60, 450])
 @pytest.mark.parametrize(
     "markdown",

@@ -109,7 +109,7 @@ def test_crash_in_first_migration_leaves_a_usable_data_dir(
         keys.create_key(session, role=Role.agent, name="after the crash")
     api = make_api(settings)
     assert api.client.get("/healthz").json()["kb_revision"] == 1
-    assert api.post("/v1/answers", Role.agent, json=QUESTION).status_code == 200  # type: ignore[attr-defined]
+    assert api.post("/v1/answers", Role.agent, json=QUESTION).status_code == 200
 
 
 # ---------------------------------------------------------------- (b) a deleted database
@@ -122,7 +122,7 @@ def test_deleted_database_file_is_refused_not_lost(tmp_path: Path) -> None:
     try:
         api = Api(client)
         publish(api, "roaming", "en-GB", "Roaming", BODY)
-        assert api.post("/v1/answers", Role.agent, json=QUESTION).status_code == 200  # type: ignore[attr-defined]
+        assert api.post("/v1/answers", Role.agent, json=QUESTION).status_code == 200
 
         (settings.data_dir / "kb.sqlite3").unlink()
 
@@ -229,7 +229,7 @@ def test_readyz_and_answers_fail_503_when_the_disk_is_full(
     assert "Nothing was saved" in _problem(answer)["detail"]
 
     assert api.client.get("/readyz").status_code == 200
-    assert api.post("/v1/answers", Role.agent, json=QUESTION).status_code == 200  # type: ignore[attr-defined]
+    assert api.post("/v1/answers", Role.agent, json=QUESTION).status_code == 200
 
 
 def test_read_only_database_gives_503_not_500(make_api: Callable[..., Api], tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from indexer.embed import Embedder
+from indexer.embed import Embedder, SentenceTransformerEmbedder
 from indexer.fusion import fuse
 
 pytestmark = pytest.mark.model
@@ -15,7 +15,8 @@ TEXTS = ["Jak zmienić hasło do Wi-Fi?", "Роумінг у ЄС безкошт
 
 def test_vectors_equal_sentence_transformers_output(real_embedder: Embedder) -> None:
     encoded = real_embedder.embed(TEXTS, "passage")
-    model = real_embedder._model  # type: ignore[attr-defined]
+    assert isinstance(real_embedder, SentenceTransformerEmbedder)
+    model = real_embedder._model
     reference = model.encode(["passage: " + t for t in TEXTS], normalize_embeddings=True)
     assert np.allclose(encoded.vectors, reference, atol=1e-5)
     assert encoded.views is not None
