@@ -33,7 +33,12 @@ from kb_service.services.indexing import IndexService
 DESCRIPTION = """One shared, versioned, multilingual knowledge base and one answer API behind
 every contact-centre channel (chat, email, phone, social).
 
-Authenticate with `Authorization: Bearer KEY` (create keys with `kb keys create`).
+Authenticate with `Authorization: Bearer KEY` (create keys with `kb keys create`). Roles:
+`editor` (drafts, tags), `reviewer` (review, publish, visibility), `agent` (answers, search,
+customer timelines, insights), `bot` (answers, search, published versions: public content
+only), `widget` (the chat widget's key on customers' web pages: only `POST /v1/answers` and
+feedback, public content only, only from the web origins listed for the key, rate-limited per
+client address; 403 from other origins, 429 over the limit), `admin` (everything, keys).
 Errors are `application/problem+json` (RFC 9457)."""
 
 

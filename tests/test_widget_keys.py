@@ -159,3 +159,13 @@ def test_cli_creates_a_widget_key_bound_to_its_origins(
     assert refused.exit_code == 1
     listed = runner.invoke(cli, ["keys", "list"])
     assert "widget" in listed.output and WIDGET_ORIGIN in listed.output
+
+
+def test_the_openapi_page_documents_the_widget_role(kb: Api) -> None:
+    spec = kb.client.get("/openapi.json").json()
+    assert "widget" in spec["components"]["schemas"]["Role"]["enum"]
+    assert "`widget`" in spec["info"]["description"]
+    assert (
+        "widget"
+        in spec["components"]["schemas"]["KeyCreate"]["properties"]["origins"]["description"]
+    )

@@ -9,6 +9,7 @@ Chromium is Debian's (`make install` installs it); Playwright only drives it.
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 import time
@@ -16,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -150,11 +152,25 @@ def _response(tab: Tab, status: int, url: str) -> None:
 
 
 @pytest.fixture
-def tab(browser: Browser) -> Iterator[Tab]:
+def tab(browser: Browser, documented: list[re.Pattern[str]]) -> Iterator[Tab]:
     opened = _open_tab(browser, viewport={"width": 1280, "height": 800})
     yield opened
     opened.page.context.close()
     assert not opened.problems, opened.problems
+    called = {urlsplit(url).path for url in opened.urls if "/v1/" in url}
+    undocumented = [p for p in called if not any(d.fullmatch(p) for d in documented)]
+    assert not undocumented, f"tools called endpoints the OpenAPI document lacks: {undocumented}"
+
+
+@pytest.fixture(scope="session")
+def documented(service: Service) -> list[re.Pattern[str]]:
+    """The API paths of the OpenAPI document, as patterns (``{answer_id}`` is one segment)."""
+    spec = service.http.get("/openapi.json").json()
+    return [
+        re.compile(re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(path)))
+        for path in spec["paths"]
+        if path.startswith("/v1/")
+    ]
 
 
 def _tool(tab: Tab, service: Service, channel: str, query: str = "") -> Page:
