@@ -11,7 +11,9 @@ Services raise these; the HTTP edge (``kb_service.api.problems``) turns each int
      ├── PayloadTooLarge         413  a body over KB_MAX_BODY_BYTES
      ├── Unauthenticated         401  missing or unknown API key
      ├── Forbidden               403  the key's role may not do this
-     └── IndexMismatchError      503  the index on disk was built with other settings
+     ├── IndexMismatchError      503  the index on disk was built with other settings
+     └── Overloaded              503  too many requests in flight, or no database connection
+                                      free in time; sent with Retry-After
 """
 
 from __future__ import annotations
@@ -28,6 +30,10 @@ class KbError(Exception):
         super().__init__(detail)
         self.detail = detail
         self.extra = extra
+
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the problem response carries besides its body."""
+        return {}
 
 
 class NotFoundError(KbError):
@@ -60,3 +66,16 @@ class Forbidden(KbError):
 
 class IndexMismatchError(KbError):
     status, title, slug = 503, "Index does not match the settings", "index-mismatch"
+
+
+class Overloaded(KbError):
+    """Shed load: the client should retry after ``retry_after`` seconds (the Retry-After header)."""
+
+    status, title, slug = 503, "Overloaded", "overloaded"
+
+    def __init__(self, detail: str, *, retry_after: int = 1, **extra: Any) -> None:
+        super().__init__(detail, **extra)
+        self.retry_after = max(1, retry_after)
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}

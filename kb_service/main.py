@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from indexer.embed import Embedder, load_embedder
+from indexer.locales import detect_language
 from kb_service import __version__
+from kb_service.api.limits import ConcurrencyLimitMiddleware
 from kb_service.api.problems import BodyLimitMiddleware, install_problem_handlers
 from kb_service.api.routes import (
     answers,
@@ -44,12 +47,16 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.log_level)
+        # Sync handlers run on this many threads; the database pool is sized to match.
+        to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
         engine = make_engine(settings)
         model = embedder or load_embedder(
             settings.embedding_model, model_cache=settings.model_cache
         )
         index = IndexService(settings, engine, model)
         index.start()
+        # Load the language identifier now, not in the first requests (each would load it).
+        detect_language("Good morning, how can I help?")
         app.state.settings, app.state.engine, app.state.index = settings, engine, index
         yield
         engine.dispose()
@@ -62,6 +69,14 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         generate_unique_id_function=_operation_id,
     )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    # Added last, so it runs first: a request over the limit costs no more than its 503.
+    app.add_middleware(
+        ConcurrencyLimitMiddleware,
+        limit=settings.max_concurrent_requests,
+        queue=settings.max_queued_requests,
+        wait=settings.queue_timeout,
+        retry_after=settings.retry_after_seconds,
+    )
     install_problem_handlers(app)
     for module in (health, articles, search, answers, customers, insights, keys, pages):
         app.include_router(module.router)

@@ -8,6 +8,11 @@ from enum import StrEnum
 from sqlalchemy import JSON, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+# The largest integer an id, a version or an offset may be in the API (422 above it): what every
+# JSON parser reads exactly (2**53 - 1, RFC 7493), far below what a column holds (2**63 - 1),
+# whose overflow would otherwise reach the database driver as an error.
+MAX_ID = 2**53 - 1
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)

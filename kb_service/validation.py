@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, WithJsonSchema
 
-from indexer.locales import is_locale
+from indexer.locales import LOCALE_JSON_PATTERN, MAX_LOCALE_CHARS, is_locale
 from kb_service.errors import ValidationFailed
 
 ARTICLE_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,119}")
@@ -35,11 +35,34 @@ def check_article_id(article_id: str) -> None:
         )
 
 
+def _article_id(value: str) -> str:
+    if not ARTICLE_ID_PATTERN.fullmatch(value):
+        raise ValueError(
+            "use letters, digits, '.', '_' or '-' (max 120), starting with one of the first two"
+        )
+    return value
+
+
+ArticleId = Annotated[
+    str,
+    AfterValidator(_article_id),
+    WithJsonSchema({"type": "string", "pattern": f"^{ARTICLE_ID_PATTERN.pattern}$"}),
+]
+"""An article id in an API shape; the rule is stated in the OpenAPI document too."""
+
+
 def _locale(value: str) -> str:
     if not is_locale(value):
         raise ValueError("not a BCP 47 locale such as 'pl-PL'")
     return value
 
 
-Locale = Annotated[str, AfterValidator(_locale)]
+Locale = Annotated[
+    str,
+    AfterValidator(_locale),
+    # The rule, stated in the OpenAPI document too: a value that fits it is accepted.
+    WithJsonSchema(
+        {"type": "string", "pattern": LOCALE_JSON_PATTERN, "maxLength": MAX_LOCALE_CHARS}
+    ),
+]
 """A BCP 47 locale in an API shape or parameter."""

@@ -6,9 +6,9 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from kb_service.models import Status, Visibility
+from kb_service.models import MAX_ID, Status, Visibility
 from kb_service.schemas.common import FeedbackCounts
-from kb_service.validation import MAX_TITLE_CHARS, Locale
+from kb_service.validation import MAX_TITLE_CHARS, ArticleId, Locale
 
 _EXAMPLE_MD = "Your bill arrives on the 3rd of each month.\n\n## Paying by card\n1. Open the app\n"
 _CREATED_AT = "2026-11-23T10:00:00Z"
@@ -30,7 +30,9 @@ class ArticleCreate(BaseModel):
             ]
         },
     )
-    id: str | None = Field(None, description="Stable id; derived from the title when omitted.")
+    id: ArticleId | None = Field(
+        None, description="Stable id; derived from the title when omitted."
+    )
     locale: Locale = Field(description="BCP 47 locale of the first translation, e.g. pl-PL.")
     title: str = Field(max_length=MAX_TITLE_CHARS)
     markdown: str
@@ -62,7 +64,7 @@ class ReviewComment(BaseModel):
 
 class RollbackRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"to_version": 1}]})
-    to_version: int = Field(ge=1)
+    to_version: int = Field(ge=1, le=MAX_ID)
 
 
 class TranslationPublic(BaseModel):

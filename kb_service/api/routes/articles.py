@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Query, status
+from fastapi import APIRouter, BackgroundTasks, Path, Query, status
 from sqlmodel import Session
 
 from kb_service.api.deps import (
@@ -18,6 +18,7 @@ from kb_service.api.deps import (
 )
 from kb_service.api.problems import ERRORS
 from kb_service.errors import NotFoundError
+from kb_service.models import MAX_ID
 from kb_service.schemas.articles import (
     ArticleCreate,
     ArticleList,
@@ -42,7 +43,7 @@ def list_articles(
     _: Reader,
     tag: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> ArticleList:
     """Articles with their locales, optionally filtered by tag, ordered by key."""
     return articles.list_articles(session, tag=tag, limit=limit, offset=offset)
@@ -213,7 +214,11 @@ def list_versions(
     responses=ERRORS,
 )
 def get_version(
-    article_id: str, locale: str, version: int, session: SessionDep, _: Reader
+    article_id: str,
+    locale: str,
+    version: Annotated[int, Path(ge=1, le=MAX_ID)],
+    session: SessionDep,
+    _: Reader,
 ) -> VersionPublic:
     """One immutable version, readable forever (answers cite these)."""
     row = articles.get_version(session, article_id, locale, version)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
+
+from fastapi import APIRouter, Path, status
 
 from kb_service.api.deps import Admin, SessionDep
 from kb_service.api.problems import ERRORS
+from kb_service.models import MAX_ID
 from kb_service.schemas.keys import KeyCreate, KeyCreated, KeyPublic
 from kb_service.services import keys
 
@@ -26,6 +29,8 @@ def list_keys(session: SessionDep, _: Admin) -> list[KeyPublic]:
 
 
 @router.delete("/{key_id}", summary="Revoke an API key", responses=ERRORS)
-def revoke_key(key_id: int, session: SessionDep, _: Admin) -> KeyPublic:
+def revoke_key(
+    key_id: Annotated[int, Path(ge=1, le=MAX_ID)], session: SessionDep, _: Admin
+) -> KeyPublic:
     """The key stops working at once."""
     return KeyPublic.model_validate(keys.revoke_key(session, key_id), from_attributes=True)
