@@ -244,10 +244,12 @@ class _Load:
         workers = [asyncio.create_task(self._worker(i)) for i in range(self.connections)]
         prober = asyncio.create_task(self._probe_health())
         await asyncio.sleep(self.seconds)
-        # The load stops: every connection is dropped, whatever it was waiting for.
-        for task in (*workers, prober):
+        # The load stops: every connection is dropped, whatever it was waiting for. (Every loop
+        # also ends at the deadline by itself: Python 3.11's wait_for can swallow a cancel.)
+        tasks = [*workers, prober]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*workers, prober, return_exceptions=True)
+        await asyncio.wait(tasks, timeout=self.timeout + 5)
         self.report.healthz_after_load_s = await self._time_health_after_load()
         return self.report
 
@@ -302,7 +304,7 @@ class _Load:
             self.report.missing_retry_after += 1
 
     async def _probe_health(self) -> None:
-        while True:
+        while time.monotonic() < self.deadline:
             started = time.perf_counter()
             try:
                 status, _ = await _get_once(self.port, "/healthz", timeout=self.timeout)
