@@ -23,6 +23,8 @@ __all__ = [
 # Language, then optional subtags (region, script, variant) of 2-8 letters or digits.
 _LOCALE_PATTERN = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8}){0,4}")
 MAX_LOCALE_CHARS = 35
+# The same rule as a JSON Schema ``pattern`` (anchored: JSON Schema patterns search).
+LOCALE_JSON_PATTERN = f"^{_LOCALE_PATTERN.pattern}$"
 
 # The locale a reply takes when only the question's language is known (no locale given).
 DEFAULT_LOCALE_OF_LANGUAGE = {"en": "en-GB", "pl": "pl-PL", "sl": "sl-SI", "uk": "uk-UA"}

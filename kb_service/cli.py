@@ -269,6 +269,43 @@ def bench_ann(
     typer.echo(json.dumps(report.as_json()) if as_json else report.as_text())
 
 
+@bench_app.command("overload")
+def bench_overload(
+    connections: Annotated[int, typer.Option(min=1, max=2000, help="Simultaneous clients.")] = 200,
+    seconds: Annotated[float, typer.Option(min=0.5, max=600, help="How long they send.")] = 15.0,
+    dataset: Annotated[
+        Path | None, typer.Option(file_okay=False, help="Content to serve. Default: the demo.")
+    ] = Path("content"),
+    model: Annotated[
+        str | None, typer.Option(help="Override KB_EMBEDDING_MODEL ('hashing': no model).")
+    ] = None,
+    honor_retry_after: Annotated[
+        bool,
+        typer.Option(
+            "--honor-retry-after",
+            help="Clients wait Retry-After seconds after a 503 (default: they retry at once).",
+        ),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Many connections at once against a real server (127.0.0.1 only): the statuses they get
+    (200 or 503 with Retry-After, never 500) and how fast /healthz answers after the load.
+    Exits 1 if anything else came back."""
+    from kb_service.bench.overload import run_overload_bench
+
+    configure_logging(logging.WARNING)
+    report = run_overload_bench(
+        connections=connections,
+        seconds=seconds,
+        dataset=dataset,
+        model=model,
+        honor_retry_after=honor_retry_after,
+    )
+    typer.echo(json.dumps(report.as_json()) if as_json else report.as_text())
+    if not report.ok():
+        raise typer.Exit(1)
+
+
 model_app = typer.Typer(help="Build the default embedding model.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
 

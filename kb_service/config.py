@@ -6,7 +6,7 @@ import os
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from indexer.dense import ANN_THRESHOLD
@@ -67,6 +67,30 @@ class Settings(BaseSettings):
         "e.g. 30/minute or 5/second).",
     )
     max_body_bytes: int = Field(1_000_000, description="Requests with a larger body get 413.")
+    # Load shedding (kb_service/api/limits.py): past these a request gets 503 + Retry-After
+    # at once instead of a time-out; /healthz and /readyz are never shed.
+    max_concurrent_requests: int = Field(
+        16,
+        ge=1,
+        description="Requests handled at once; at most KB_WORKER_THREADS. The CPU-bound part "
+        "(embedding the question) gains nothing from more on two cores, only latency.",
+    )
+    max_queued_requests: int = Field(
+        32, ge=0, description="Requests that may wait for a free slot; the rest get 503 at once."
+    )
+    queue_timeout: float = Field(
+        1.0, gt=0, description="Seconds a queued request waits for a slot before its 503."
+    )
+    retry_after_seconds: int = Field(1, ge=1, description="Retry-After of a 503 (Overloaded).")
+    worker_threads: int = Field(
+        40,
+        ge=1,
+        description="Threads that run request handlers; the database pool holds as many "
+        "connections (plus two for /healthz), so a handler never waits for one.",
+    )
+    db_pool_timeout: float = Field(
+        5.0, gt=0, description="Seconds to wait for a database connection before 503."
+    )
     max_article_chars: int = Field(
         MAX_ARTICLE_CHARS, description="A longer article body is refused (422)."
     )
@@ -88,6 +112,16 @@ class Settings(BaseSettings):
         default_factory=_default_widgets_dir,
         description="The channel tools served at /widgets; default widgets/ beside the package.",
     )
+
+    @model_validator(mode="after")
+    def _handlers_fit_in_threads(self) -> Settings:
+        if self.max_concurrent_requests > self.worker_threads:
+            raise ValueError(
+                f"KB_MAX_CONCURRENT_REQUESTS ({self.max_concurrent_requests}) must not exceed "
+                f"KB_WORKER_THREADS ({self.worker_threads}): admitted requests would queue for "
+                "a thread instead of being shed."
+            )
+        return self
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -24,7 +24,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event, insert
+from sqlalchemy import event, insert, make_url
 from sqlalchemy.engine import Connection, Engine, ExceptionContext
 from sqlmodel import Session, col, create_engine, select
 
@@ -34,16 +34,32 @@ from kb_service.errors import StorageUnavailable
 from kb_service.models import KbState
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# Connections kept beyond one per worker thread, for /healthz (which has threads of its own).
+HEALTH_CONNECTIONS = 2
+
+
+def _pool(settings: Settings) -> dict[str, Any]:
+    """One connection per thread that can run a query at once, so none waits for another's;
+    a wait that still happens (a leak, a stuck query) ends after KB_DB_POOL_TIMEOUT as 503."""
+    if make_url(settings.resolved_database_url).database in (None, "", ":memory:"):
+        return {}  # an in-memory SQLite database lives in one connection; no queue to size
+    return {
+        "pool_size": settings.worker_threads + HEALTH_CONNECTIONS,
+        "max_overflow": 0,
+        "pool_timeout": settings.db_pool_timeout,
+    }
 
 
 def make_engine(settings: Settings) -> Engine:
     url = settings.resolved_database_url
     if url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, **_pool(settings)
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
-        engine = create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url, pool_pre_ping=True, **_pool(settings))
     event.listen(engine, "handle_error", _storage_fault_as_503)
     migrate(engine)
     path = sqlite_file(engine)

@@ -11,9 +11,12 @@ Services raise these; the HTTP edge (``kb_service.api.problems``) turns each int
      ├── PayloadTooLarge         413  a body over KB_MAX_BODY_BYTES
      ├── Unauthenticated         401  missing or unknown API key
      ├── Forbidden               403  the key's role may not do this (or not from this origin)
-     ├── RateLimited             429  a widget key over its rate limit (``Retry-After``)
+     ├── RateLimited             429  a widget key over its rate limit; sent with Retry-After
      ├── IndexMismatchError      503  the index on disk was built with other settings
-     └── StorageUnavailable      503  the database or data folder cannot be written or is gone
+     ├── StorageUnavailable      503  the database or data folder cannot be written or is gone;
+     │                                sent with Retry-After
+     └── Overloaded              503  too many requests in flight, or no database connection
+                                      free in time; sent with Retry-After
 """
 
 from __future__ import annotations
@@ -30,6 +33,10 @@ class KbError(Exception):
         super().__init__(detail)
         self.detail = detail
         self.extra = extra
+
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the problem response carries besides its body."""
+        return {}
 
 
 class NotFoundError(KbError):
@@ -60,15 +67,32 @@ class Forbidden(KbError):
     status, title, slug = 403, "Forbidden for this role", "forbidden"
 
 
-class RateLimited(KbError):
-    status, title, slug = 429, "Too many requests", "rate-limited"
-
-
 class IndexMismatchError(KbError):
     status, title, slug = 503, "Index does not match the settings", "index-mismatch"
 
 
-class StorageUnavailable(KbError):
+class RetryLater(KbError):
+    """An error the client should retry after ``retry_after`` seconds (the Retry-After header)."""
+
+    def __init__(self, detail: str, *, retry_after: int = 1, **extra: Any) -> None:
+        super().__init__(detail, **extra)
+        self.retry_after = max(1, retry_after)
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class StorageUnavailable(RetryLater):
     """Read-only or full disk, an I/O error, a database file deleted or replaced under us."""
 
     status, title, slug = 503, "Storage unavailable", "storage-unavailable"
+
+
+class Overloaded(RetryLater):
+    """Shed load: too many requests in flight, or no database connection free in time."""
+
+    status, title, slug = 503, "Overloaded", "overloaded"
+
+
+class RateLimited(RetryLater):
+    status, title, slug = 429, "Too many requests", "rate-limited"

@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from indexer.embed import Embedder, load_embedder
+from indexer.locales import detect_language
 from kb_service import __version__
 from kb_service.api.cors import WidgetCorsMiddleware, WidgetOrigins
 from kb_service.api.headers import SecurityHeadersMiddleware
+from kb_service.api.limits import ConcurrencyLimitMiddleware
 from kb_service.api.problems import BodyLimitMiddleware, install_problem_handlers
 from kb_service.api.rate_limits import KeyRateLimiter
 from kb_service.api.routes import (
@@ -54,6 +57,8 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.log_level)
+        # Sync handlers run on this many threads; the database pool is sized to match.
+        to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
         engine = make_engine(settings)
         model = embedder or load_embedder(
             settings.embedding_model, model_cache=settings.model_cache
@@ -65,6 +70,8 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
             engine.dispose()
             raise
         index.poll(settings.index_poll_seconds)
+        # Load the language identifier now, not in the first requests (each would load it).
+        detect_language("Good morning, how can I help?")
         app.state.settings, app.state.engine, app.state.index = settings, engine, index
         app.state.widget_limiter = KeyRateLimiter(settings.widget_rate_limit)
         widget_origins.engine = engine
@@ -82,6 +89,14 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(WidgetCorsMiddleware, origins=widget_origins)
     app.add_middleware(SecurityHeadersMiddleware)
+    # Added last, so it runs first: a request over the limit costs no more than its 503.
+    app.add_middleware(
+        ConcurrencyLimitMiddleware,
+        limit=settings.max_concurrent_requests,
+        queue=settings.max_queued_requests,
+        wait=settings.queue_timeout,
+        retry_after=settings.retry_after_seconds,
+    )
     install_problem_handlers(app)
     for module in (health, articles, search, answers, customers, insights, keys, pages):
         app.include_router(module.router)

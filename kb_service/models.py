@@ -1,4 +1,4 @@
-"""Database tables. API shapes live in ``schemas.py``; never inherit API models from these."""
+"""Database tables. API shapes live in ``schemas/``; never inherit API models from these."""
 
 from __future__ import annotations
 

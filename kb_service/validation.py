@@ -15,12 +15,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from annotated_types import Interval
-from pydantic import AfterValidator, BeforeValidator, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    GetJsonSchemaHandler,
+    StringConstraints,
+    WithJsonSchema,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
-from indexer.locales import is_locale
+from indexer.locales import LOCALE_JSON_PATTERN, MAX_LOCALE_CHARS, is_locale
 from kb_service.errors import ValidationFailed
 
 ARTICLE_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,119}")
@@ -32,14 +41,27 @@ MAX_CUSTOMER_ID_CHARS = 200
 MAX_ARTICLE_CHARS = 200_000
 """Default limit of an article body (``KB_MAX_ARTICLE_CHARS``): far above any help article,
 low enough that one edit cannot stall the indexer."""
-MAX_DB_INT = 2**63 - 1
-MIN_DB_INT = -(2**63)
-"""What an INTEGER column holds (SQLite and PostgreSQL BIGINT): larger numbers overflow."""
+MAX_DB_INT = 2**53 - 1
+MIN_DB_INT = -(2**53 - 1)
+"""The integers the API takes: what a JSON number holds exactly in every client (JavaScript's
+safe integers), well inside what an INTEGER column holds (SQLite, PostgreSQL BIGINT)."""
 
 # Unicode category Cc (C0, DEL, C1) and lone surrogates (Cs). Multi-line text keeps \t \n \r.
-_NOT_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+_TEXT_BANNED = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff"
 # Single-line text: no control character at all, nor the Unicode line and paragraph separators.
-_NOT_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_LINE_BANNED = r"\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff"
+_NOT_TEXT = re.compile(f"[{_TEXT_BANNED}]")
+_NOT_LINE = re.compile(f"[{_LINE_BANNED}]")
+# The same rules as JSON Schema patterns (ECMA-262 reads these escapes as Python does), so the
+# OpenAPI document states what is accepted. A customer id also fits one URL path segment.
+TEXT_PATTERN = f"^[^{_TEXT_BANNED}]*$"
+LINE_PATTERN = f"^[^{_LINE_BANNED}]*$"
+TAG_PATTERN = f"^[^{_LINE_BANNED}]*[^\\s{_LINE_BANNED}][^{_LINE_BANNED}]*$"
+# Invisible and direction-changing characters (zero-width, bidi controls, BOM) would let two ids
+# look alike; ids of customers take none.
+_ID_BANNED = _LINE_BANNED + r"\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff/\\"
+CUSTOMER_ID_PATTERN = f"^(?!\\.\\.?$)[^\\s{_ID_BANNED}](?:[^{_ID_BANNED}]*[^\\s{_ID_BANNED}])?$"
+_CUSTOMER_ID = re.compile(CUSTOMER_ID_PATTERN)
 
 
 # ---------------------------------------------------------------- the rules (None: fine)
@@ -96,10 +118,13 @@ def customer_id_problem(value: str) -> str | None:
         return f"use 1 to {MAX_CUSTOMER_ID_CHARS} characters"
     if value != value.strip():
         return "no leading or trailing spaces"
-    if not value.isprintable():  # no control, format, surrogate, private-use or unassigned
-        return "use printable characters only"
-    if "/" in value or "\\" in value or value in (".", ".."):
-        return "no '/' or '\\', and not '.' or '..' (it must fit in a URL path segment)"
+    if (problem := line_problem(value)) is not None:
+        return problem
+    if _CUSTOMER_ID.fullmatch(value) is None:
+        return (
+            "no '/' or '\\', no invisible characters, and not '.' or '..' (it must fit in a URL "
+            "path segment)"
+        )
     return None
 
 
@@ -222,26 +247,61 @@ def _locale(value: str) -> str:
     return value
 
 
-Locale = Annotated[str, AfterValidator(_locale)]
+Locale = Annotated[
+    str,
+    AfterValidator(_locale),
+    # The rule, stated in the OpenAPI document too: a value that fits it is accepted.
+    WithJsonSchema(
+        {"type": "string", "pattern": LOCALE_JSON_PATTERN, "maxLength": MAX_LOCALE_CHARS}
+    ),
+]
 """A BCP 47 locale in an API shape or parameter."""
 
-Text = Annotated[str, _before(text_problem)]
+
+@dataclass(frozen=True)
+class _Stated:
+    """States a rule in the OpenAPI document as a JSON Schema ``pattern``, keeping the other
+    constraints: schemathesis (and any client) then knows which values are accepted."""
+
+    pattern: str
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        schema["pattern"] = self.pattern
+        return schema
+
+
+Text = Annotated[str, _before(text_problem), _Stated(TEXT_PATTERN)]
 """Multi-line text that is stored: Markdown, questions, comments, feedback."""
 
 Markdown = Text
 """An article body (its length limit is checked at publish: ``KB_MAX_ARTICLE_CHARS``)."""
 
-Line = Annotated[str, _before(line_problem)]
+Line = Annotated[str, _before(line_problem), _Stated(LINE_PATTERN)]
 """Single-line text that is stored: names, conversation ids."""
 
-Title = Annotated[str, _before(line_problem), StringConstraints(max_length=MAX_TITLE_CHARS)]
+Title = Annotated[
+    str,
+    _before(line_problem),
+    StringConstraints(max_length=MAX_TITLE_CHARS),
+    _Stated(LINE_PATTERN),
+]
 
 Tag = Annotated[
-    str, _before(tag_problem), StringConstraints(min_length=1, max_length=MAX_TAG_CHARS)
+    str,
+    _before(tag_problem),
+    StringConstraints(min_length=1, max_length=MAX_TAG_CHARS),
+    _Stated(TAG_PATTERN),
 ]
 
 ArticleId = Annotated[
-    str, _before(article_id_problem), StringConstraints(min_length=1, max_length=120)
+    str,
+    _before(article_id_problem),
+    StringConstraints(min_length=1, max_length=120),
+    # The rule, stated in the OpenAPI document too: a value that fits it is accepted.
+    WithJsonSchema({"type": "string", "pattern": f"^{ARTICLE_ID_PATTERN.pattern}$"}),
 ]
 """An article id; in a path also its spoken key (``KB-0042``), which follows the same rule."""
 
@@ -249,10 +309,11 @@ CustomerId = Annotated[
     str,
     _before(customer_id_problem),
     StringConstraints(min_length=1, max_length=MAX_CUSTOMER_ID_CHARS),
+    _Stated(CUSTOMER_ID_PATTERN),
 ]
-"""The caller's id of a customer: printable, no '/', fits one URL path segment."""
+"""The caller's id of a customer: no control characters, no '/', fits one URL path segment."""
 
-Origin = Annotated[str, _before(origin_problem)]
+Origin = Annotated[str, _before(origin_problem), _Stated(f"^(?:{_ORIGIN.pattern})$")]
 """A web origin a widget key may be used from."""
 
 DbInt = Annotated[int, Interval(ge=MIN_DB_INT, le=MAX_DB_INT)]

@@ -370,6 +370,7 @@ def test_chat_panel_by_keyboard(tab: Tab, service: Service) -> None:
     page.goto(f"{service.base}/widgets/chat/demo.html#key={service.keys[Role.widget]}")
     launcher = page.locator("[data-kb=launcher]")
     assert launcher.get_attribute("aria-expanded") == "false"
+    expect(launcher).to_be_visible()  # shown once the widget's styles are in; a person waits too
     launcher.focus()
     page.keyboard.press("Enter")
     expect(launcher).to_have_attribute("aria-expanded", "true")  # set once the panel is open

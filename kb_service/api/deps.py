@@ -28,34 +28,40 @@ _bearer = HTTPBearer(auto_error=False, description="An API key from `kb keys cre
 
 
 def get_session(request: Request) -> Iterator[Session]:
+    """The handler's session. It takes a connection from the pool at its first query and gives
+    it back at commit or close; closed when the handler returns (scope "function"), not after
+    the response has been sent to a client that may be slow to read it."""
     with Session(request.app.state.engine, expire_on_commit=False) as session:
         yield session
 
 
-def get_settings(request: Request) -> Settings:
+# async: a plain attribute read needs no trip through the thread pool.
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_index(request: Request) -> IndexService:
+async def get_index(request: Request) -> IndexService:
     service: IndexService = request.app.state.index
     return service
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 IndexDep = Annotated[IndexService, Depends(get_index)]
 
 
 def current_key(
     request: Request,
-    session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> ApiKey:
     """The caller's active key; a widget key only from its origins and within its rate."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("Send an API key as 'Authorization: Bearer KEY'.")
-    key = keys.authenticate(session, credentials.credentials)
+    # A short session of its own: the connection goes back to the pool before the handler
+    # runs, so no request holds one while it embeds a question or searches.
+    with Session(request.app.state.engine, expire_on_commit=False) as session:
+        key = keys.authenticate(session, credentials.credentials)
     origin = request.headers.get("origin")
     if not access.origin_allowed(key.role, key.origins, origin):
         raise Forbidden(f"This widget key may not be used from the origin {origin!r}.")

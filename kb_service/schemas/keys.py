@@ -24,10 +24,18 @@ _KEY_EXAMPLE: dict[str, JsonValue] = {
 class KeyCreate(RequestBody):
     model_config = ConfigDict(
         json_schema_extra={
+            # Stated in the document too: origins go with widget keys, and only with them.
+            "allOf": [
+                {
+                    "if": {"properties": {"role": {"const": "widget"}}},
+                    "then": {"required": ["origins"], "properties": {"origins": {"minItems": 1}}},
+                    "else": {"properties": {"origins": {"maxItems": 0}}},
+                }
+            ],
             "examples": [
                 {"role": "agent", "name": "chat-team"},
                 {"role": "widget", "name": "shop-chat", "origins": ["https://shop.example"]},
-            ]
+            ],
         }
     )
     role: Role

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
 from kb_service.api.deps import PublicArticle, SessionDep
+from kb_service.api.problems import ERRORS, edge_errors
 from kb_service.errors import NotFoundError
 from kb_service.rendering.page import article_page
 from kb_service.services import articles
@@ -19,7 +20,8 @@ router = APIRouter(prefix="/kb", tags=["pages"])
     response_class=HTMLResponse,
     responses={
         200: {"content": {"text/html": {"example": "<!doctype html>…"}}},
-        404: {"description": "Unknown, internal or not live"},
+        404: {**ERRORS[404], "description": "Unknown, internal or not live"},
+        **edge_errors(413, 503),
     },
 )
 def public_article(
