@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
             engine.dispose()
             raise
         index.poll(settings.index_poll_seconds)
+        index.listen()  # PostgreSQL: refresh on NOTIFY kb_revision (other replicas' publishes)
         app.state.settings, app.state.engine, app.state.index = settings, engine, index
         app.state.widget_limiter = KeyRateLimiter(settings.widget_rate_limit)
         widget_origins.engine = engine

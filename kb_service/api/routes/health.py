@@ -17,7 +17,7 @@ router = APIRouter(tags=["health"])
     "/healthz",
     summary="Health and serving state",
 )
-def healthz(session: SessionDep, index: IndexDep) -> Health:
+def healthz(session: SessionDep, index: IndexDep, settings: SettingsDep) -> Health:
     """No key needed. `index_revision` lags `kb_revision` for a second or two after a publish."""
     state = index.status()
     return Health(
@@ -26,6 +26,7 @@ def healthz(session: SessionDep, index: IndexDep) -> Health:
         index_revision=state.kb_revision if state else None,
         sections=state.sections if state else 0,
         model=index.embedder.name,
+        replica=settings.replica,
     )
 
 
