@@ -49,7 +49,9 @@ def make_engine(settings: Settings) -> Engine:
             url, pool_pre_ping=True, connect_args={"connect_timeout": 5}, pool_timeout=10
         )
     retry_after = settings.db_retry_after_seconds
-    event.listen(engine, "handle_error", lambda context: _storage_fault_as_503(context, retry_after))
+    event.listen(
+        engine, "handle_error", lambda context: _storage_fault_as_503(context, retry_after)
+    )
     migrate(engine)
     path = sqlite_file(engine)
     if path is not None:

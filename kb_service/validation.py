@@ -32,9 +32,10 @@ MAX_CUSTOMER_ID_CHARS = 200
 MAX_ARTICLE_CHARS = 200_000
 """Default limit of an article body (``KB_MAX_ARTICLE_CHARS``): far above any help article,
 low enough that one edit cannot stall the indexer."""
-MAX_DB_INT = 2**63 - 1
-MIN_DB_INT = -(2**63)
-"""What an INTEGER column holds (SQLite and PostgreSQL BIGINT): larger numbers overflow."""
+MAX_DB_INT = 2**31 - 1
+MIN_DB_INT = -(2**31)
+"""What an INTEGER column holds on every engine (PostgreSQL INTEGER is 32-bit; SQLite 64):
+larger numbers would overflow, so they are refused (422) before any query."""
 
 # Unicode category Cc (C0, DEL, C1) and lone surrogates (Cs). Multi-line text keeps \t \n \r.
 _NOT_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")

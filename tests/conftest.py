@@ -127,7 +127,9 @@ def pg_server() -> Iterator[PgServer]:
 
 
 @pytest.fixture(autouse=True)
-def _test_database(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _test_database(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
     """On PostgreSQL: a fresh database per test that uses a data dir (KB_DATABASE_URL)."""
     if not ON_POSTGRES or not _DATABASE_FIXTURES.intersection(request.fixturenames):
         monkeypatch.delenv("KB_DATABASE_URL", raising=False)

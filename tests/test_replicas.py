@@ -30,7 +30,9 @@ SETTINGS = {"KB_INDEX_POLL_SECONDS": "60", "KB_MIN_CONFIDENCE_CHAT": "0"}
 
 
 @pytest.fixture
-def cluster(pg_server: PgServer, tmp_path: Path) -> Iterator[tuple[Replica, Replica, dict[str, str]]]:
+def cluster(
+    pg_server: PgServer, tmp_path: Path
+) -> Iterator[tuple[Replica, Replica, dict[str, str]]]:
     url = pg_server.new_database(template="kb_template")
     keys = {role: create_key(url, tmp_path / "a", role) for role in ("editor", "reviewer", "agent")}
     a = Replica("replica-a", url, tmp_path / "a", **SETTINGS)
@@ -50,7 +52,9 @@ def _serves(replica: Replica, key: str, query: str, version: int | None) -> bool
     return bool(mine) and mine[0]["version"] == version
 
 
-def _step(replica: Replica, keys: dict[str, str], path: str, role: str, body: object = None) -> None:
+def _step(
+    replica: Replica, keys: dict[str, str], path: str, role: str, body: object = None
+) -> None:
     response = replica.request("POST", f"{BASE}/{path}", keys[role], json=body)
     assert response.status_code in (200, 201), response.text
 
@@ -102,14 +106,17 @@ def test_a_publish_through_one_replica_is_served_by_the_other(
 
     health_a, health_b = a.health(), b.health()
     assert health_a["kb_revision"] == health_b["kb_revision"] == health_b["index_revision"]
-    assert b.request("GET", "/v1/search", keys["agent"], params={"q": "x"}).json()[
-        "kb_revision"
-    ] == health_a["kb_revision"]
+    assert (
+        b.request("GET", "/v1/search", keys["agent"], params={"q": "x"}).json()["kb_revision"]
+        == health_a["kb_revision"]
+    )
     (tmp_path / "delays.json").write_text(json.dumps(DELAYS))
     print("replica delays (s):", json.dumps({k: round(v, 3) for k, v in DELAYS.items()}))
 
     # A new replica builds its index from the stored embeddings: nothing embedded.
-    _publish(a, keys, "Roaming in zone X", "## Zone X\n\nZebrafinch roaming: 4 EUR.\n\n## More\n\nAsk.")
+    _publish(
+        a, keys, "Roaming in zone X", "## Zone X\n\nZebrafinch roaming: 4 EUR.\n\n## More\n\nAsk."
+    )
     c = Replica("replica-c", a.database_url, tmp_path / "c", **SETTINGS)
     try:
         c.start()

@@ -12,6 +12,7 @@ Create Date: 2026-12-02 08:00:00
 from __future__ import annotations
 
 import sqlalchemy as sa
+import sqlmodel
 from alembic import op
 
 revision = "0003"
@@ -39,7 +40,7 @@ def upgrade() -> None:
         sa.Column("dimension", sa.Integer(), nullable=False),
         sa.Column("vector", sa.LargeBinary(), nullable=False),
         sa.Column("view", sa.LargeBinary(), nullable=True),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("model", "passage_hash"),
     )
     if op.get_bind().dialect.name == "postgresql":
