@@ -117,7 +117,7 @@ def test_two_replicas_publishing_one_translation_at_once_one_wins(
         revision = a.health()["kb_revision"]
         barrier = threading.Barrier(2)
 
-        def publish(replica: Replica) -> int:
+        def publish(replica: Replica, barrier: threading.Barrier = barrier) -> int:
             barrier.wait()
             return replica.request("POST", f"{BASE}/publish", keys["reviewer"]).status_code
 

@@ -64,5 +64,5 @@ class DatabaseVectorStore:
         with Session(self.engine) as session:
             for start in range(0, len(rows), CHUNK):
                 statement = insert(SectionEmbedding).values(rows[start : start + CHUNK])
-                session.exec(statement.on_conflict_do_nothing())  # type: ignore[call-overload]
+                session.exec(statement.on_conflict_do_nothing())
             session.commit()
