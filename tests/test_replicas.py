@@ -79,6 +79,8 @@ def test_a_publish_through_one_replica_is_served_by_the_other(
 ) -> None:
     a, b, keys = cluster
     assert (a.health()["replica"], b.health()["replica"]) == ("replica-a", "replica-b")
+    for replica in (a, b):  # warm up (language detection loads on the first search)
+        assert _serves(replica, keys["agent"], "zebrafinch roaming", None)
 
     _publish(a, keys, "Roaming in zone X", "## Zone X\n\nZebrafinch roaming costs 2 EUR a day.")
     DELAYS["publish"] = wait_until(lambda: _serves(b, keys["agent"], "zebrafinch roaming", 1), 5)
