@@ -8,22 +8,29 @@ STAMP := $(VENV)/.installed
 FIND_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
 KB_PORT ?= 8000
 
-.PHONY: install browser run test test-fast check lint typecheck format model bench clean help
+.PHONY: install browser postgresql run test test-sqlite test-postgresql test-fast check lint typecheck format model bench clean help
 
 help:
 	@echo "make install    virtualenv in .venv with kb-service, dev tools, the default model, chromium"
 	@echo "make run        install, import the demo content and serve on KB_PORT (default 8000)"
-	@echo "make test       install and run the whole test suite"
+	@echo "make test       install and run the whole test suite on SQLite, then on PostgreSQL"
+	@echo "make test-sqlite | test-postgresql   one engine only (PostgreSQL: without the model tests)"
 	@echo "make test-fast  the tests without the real model (pytest -m 'not model')"
 	@echo "make check      lint, typecheck and the whole test suite, stopping at the first failure"
 	@echo "make lint | typecheck | format | bench | clean"
 
-install: $(STAMP) browser
+install: $(STAMP) browser postgresql
 
 # Debian's Chromium for the channel tools' browser tests (Playwright drives it; it never
 # downloads a browser). Idempotent; CI is a fresh Debian machine running as root.
 browser:
 	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
+# Debian's PostgreSQL server binaries for the tests on PostgreSQL: the tests start their own
+# throw-away server (tests/pgserver.py: initdb in a temporary folder, a free local port, run as
+# the postgres user when root); nothing is configured system-wide. Idempotent, like browser.
+postgresql:
+	compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,8 +47,18 @@ run: install
 	$(BIN)/kb import content
 	KB_PORT=$(KB_PORT) $(BIN)/kb serve
 
+# Everything on SQLite (the real model and Chromium included), then everything that does not
+# need the real model on PostgreSQL (the model and browser tests exercise retrieval, not SQL;
+# they run once). The replica and database-outage tests run on PostgreSQL only.
 test: install
 	$(BIN)/pytest
+	KB_TEST_DATABASE=postgresql $(BIN)/pytest -m "not model"
+
+test-sqlite: install
+	$(BIN)/pytest
+
+test-postgresql: install
+	KB_TEST_DATABASE=postgresql $(BIN)/pytest -m "not model"
 
 test-fast: install
 	$(BIN)/pytest -m "not model"

@@ -1,15 +1,20 @@
 """Build a new index generation from the live documents.
 
 Sections whose content hash is already in the previous generation reuse its vector and
-keyword tokens, so publishing one article embeds only that article's changed sections.
+keyword tokens, so publishing one article embeds only that article's changed sections. A
+``VectorStore`` (given by the caller, e.g. the service's database) is asked for the vectors of the
+other sections before any is embedded, and is given the vectors embedded here: replicas that
+share one store embed each passage once between them. The indexer knows only the protocol.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -54,6 +59,28 @@ def split_documents(
     return sections
 
 
+Row = NDArray[np.float32]
+Reusable = dict[str, tuple[Row, Row | None, list[str]]]
+StoredVectors = tuple[Row, Row | None]  # the sentence vector and the second view (or None)
+
+
+class VectorStore(Protocol):
+    """Vectors kept outside the index, keyed by model and ``passage_hash`` of the passage."""
+
+    def load(self, model: str, hashes: Sequence[str]) -> Mapping[str, StoredVectors]: ...
+    def save(self, model: str, vectors: Mapping[str, StoredVectors]) -> None: ...
+
+
+def passage_hash(section: IndexedSection) -> str:
+    """sha256 of exactly what the embedder sees for a section."""
+    return hashlib.sha256(section.passage_text().encode()).hexdigest()
+
+
+def store_model_key(embedder: Embedder) -> str:
+    """Vectors are interchangeable only between the same model, dimension and view."""
+    return f"{embedder.name}|{embedder.dimension}|{embedder.view_name}"
+
+
 def build_index(
     documents: Sequence[SourceDocument],
     *,
@@ -62,6 +89,7 @@ def build_index(
     previous: HybridIndex | None = None,
     ann_threshold: int = ANN_THRESHOLD,
     progress: bool | None = None,
+    store: VectorStore | None = None,
 ) -> HybridIndex:
     """A complete new generation; ``previous`` is only read, never changed."""
     splitter = MarkdownSplitter(
@@ -70,7 +98,16 @@ def build_index(
     sections = split_documents(documents, splitter)
     known = _reusable(previous)
     missing = [s for s in sections if s.section_id not in known]
+    if store is not None and missing:
+        known.update(_stored(missing, embedder, store))
+        missing = [s for s in sections if s.section_id not in known]
     fresh = _embed(missing, embedder, progress)
+    if store is not None and fresh:
+        by_hash = {s.section_id: passage_hash(s) for s in missing}
+        store.save(
+            store_model_key(embedder),
+            {by_hash[sid]: (vector, view) for sid, (vector, view, _) in fresh.items()},
+        )
     vectors = np.zeros((len(sections), embedder.dimension), dtype=np.float32)
     views = np.zeros_like(vectors) if embedder.view_name else None
     tokens: list[list[str]] = []
@@ -101,8 +138,17 @@ def build_index(
     return HybridIndex(manifest, sections, tokens, vectors, dense, keyword, views)
 
 
-Row = NDArray[np.float32]
-Reusable = dict[str, tuple[Row, Row | None, list[str]]]
+def _stored(sections: list[IndexedSection], embedder: Embedder, store: VectorStore) -> Reusable:
+    hashes = {s.section_id: passage_hash(s) for s in sections}
+    found = store.load(store_model_key(embedder), sorted(set(hashes.values())))
+    out: Reusable = {}
+    for section in sections:
+        stored = found.get(hashes[section.section_id])
+        if stored is None or (embedder.view_name and stored[1] is None):
+            continue
+        words = analyze(section.passage_text(), language_of(section.locale))
+        out[section.section_id] = (stored[0], stored[1], words)
+    return out
 
 
 def _reusable(previous: HybridIndex | None) -> Reusable:

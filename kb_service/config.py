@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from functools import cached_property
 from pathlib import Path
 
@@ -101,6 +102,14 @@ class Settings(BaseSettings):
         "and re-indexes when the index is behind: a failed re-index is retried, and publishes "
         "made by another process (kb import, another replica) are picked up. 0 turns it off.",
     )
+    replica_name: str | None = Field(
+        None,
+        description="This process's name in /healthz when several replicas share one database; "
+        "default host:port.",
+    )
+    db_retry_after_seconds: int = Field(
+        5, ge=1, description="Retry-After of the 503 while the database cannot be reached."
+    )
     default_locale: str = "en-GB"
     # Below these confidences an answer abstains (no_answer) instead of guessing.
     min_confidence_chat: float = MIN_CONFIDENCE["chat"]
@@ -130,6 +139,10 @@ class Settings(BaseSettings):
     @property
     def base_url(self) -> str:
         return (self.public_base_url or f"http://localhost:{self.port}").rstrip("/")
+
+    @property
+    def replica(self) -> str:
+        return self.replica_name or f"{socket.gethostname()}:{self.port}"
 
     @property
     def index_dir(self) -> Path:

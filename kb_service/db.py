@@ -59,8 +59,15 @@ def make_engine(settings: Settings) -> Engine:
         )
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
-        engine = create_engine(url, pool_pre_ping=True, **_pool(settings))
-    event.listen(engine, "handle_error", _storage_fault_as_503)
+        # pre-ping: a connection the server dropped (restart, failover) is replaced before
+        # use, so the service recovers by itself when the database is back.
+        engine = create_engine(
+            url, pool_pre_ping=True, connect_args={"connect_timeout": 5}, **_pool(settings)
+        )
+    retry_after = settings.db_retry_after_seconds
+    event.listen(
+        engine, "handle_error", lambda context: _storage_fault_as_503(context, retry_after)
+    )
     migrate(engine)
     path = sqlite_file(engine)
     if path is not None:
@@ -183,7 +190,34 @@ def storage_fault(exc: BaseException) -> str | None:
     return _SQLSTATE_FAULTS.get(state) if isinstance(state, str) else None
 
 
-def _storage_fault_as_503(context: ExceptionContext) -> BaseException | None:
+# SQLSTATE classes and codes of a server that is gone or not there yet: connection exceptions
+# (08xxx), admin/crash shutdown (57P01, 57P02), starting up (57P03).
+_UNREACHABLE_STATES = ("08", "57P01", "57P02", "57P03")
+
+
+def unreachable(context: ExceptionContext) -> bool:
+    """The database server cannot be reached (down, restarting, the connection dropped)."""
+    if context.dialect is not None and context.dialect.name == "sqlite":
+        return False
+    if context.is_disconnect:
+        return True
+    exc = context.original_exception
+    state = getattr(exc, "sqlstate", None) or getattr(exc, "pgcode", None)
+    if isinstance(state, str):
+        return state.startswith(_UNREACHABLE_STATES)
+    # psycopg raises a plain OperationalError (no SQLSTATE) when it cannot connect at all
+    kind = type(exc)
+    return kind.__name__ == "OperationalError" and kind.__module__.startswith("psycopg")
+
+
+def _storage_fault_as_503(context: ExceptionContext, retry_after: int) -> BaseException | None:
+    if unreachable(context):
+        return StorageUnavailable(
+            f"The database cannot be reached ({context.original_exception}); nothing was "
+            f"saved. Retry in {retry_after} s: the service reconnects by itself when the "
+            "database is back.",
+            retry_after=retry_after,
+        )
     fault = storage_fault(context.original_exception)
     if fault is None:
         return None

@@ -72,6 +72,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         index.poll(settings.index_poll_seconds)
         # Load the language identifier now, not in the first requests (each would load it).
         detect_language("Good morning, how can I help?")
+        index.listen()  # PostgreSQL: refresh on NOTIFY kb_revision (other replicas' publishes)
         app.state.settings, app.state.engine, app.state.index = settings, engine, index
         app.state.widget_limiter = KeyRateLimiter(settings.widget_rate_limit)
         widget_origins.engine = engine

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -158,3 +158,17 @@ class AnonymousAnswerCount(SQLModel, table=True):
     status: str
     article_id: str | None = None
     count: int = 0
+
+
+class SectionEmbedding(SQLModel, table=True):
+    """A section's vectors, stored once per model and passage (replicas share them).
+
+    ``passage_hash`` is the sha256 of exactly what the model embedded; ``vector`` and ``view``
+    are float32 bytes (``view``: the model's second view, when it has one)."""
+
+    model: str = Field(primary_key=True, max_length=200)
+    passage_hash: str = Field(primary_key=True, max_length=64)
+    dimension: int
+    vector: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    view: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow)

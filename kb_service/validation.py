@@ -41,10 +41,10 @@ MAX_CUSTOMER_ID_CHARS = 200
 MAX_ARTICLE_CHARS = 200_000
 """Default limit of an article body (``KB_MAX_ARTICLE_CHARS``): far above any help article,
 low enough that one edit cannot stall the indexer."""
-MAX_DB_INT = 2**53 - 1
-MIN_DB_INT = -(2**53 - 1)
-"""The integers the API takes: what a JSON number holds exactly in every client (JavaScript's
-safe integers), well inside what an INTEGER column holds (SQLite, PostgreSQL BIGINT)."""
+MAX_DB_INT = 2**31 - 1
+MIN_DB_INT = -(2**31)
+"""What an INTEGER column holds on every engine (PostgreSQL INTEGER is 32-bit; SQLite 64), and
+what every JSON client reads exactly: larger numbers are refused (422) before any query."""
 
 # Unicode category Cc (C0, DEL, C1) and lone surrogates (Cs). Multi-line text keeps \t \n \r.
 _TEXT_BANNED = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff"

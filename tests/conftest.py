@@ -7,10 +7,18 @@ auth), ``demo_api`` the real multilingual model and a real FAISS index over the 
 The expensive set-ups are made once per session as templates under a temporary folder and
 copied (a data dir is the SQLite file plus ``index/``): an empty migrated database for every
 ``api``, the demo content imported and embedded for every ``demo_api``.
+
+The database: SQLite (a file in the data dir) by default; with ``KB_TEST_DATABASE=postgresql``
+a PostgreSQL server is started once per session (``tests/pgserver.py``) and every test that
+uses a data dir (``settings``, ``api``, ``make_api`` or ``tmp_path``) gets a fresh database,
+copied from a migrated template, named by ``KB_DATABASE_URL`` in its environment (so
+``Settings(...)`` made in a test and ``kb`` subprocesses use it too). The real-model template
+(``demo_template``) stays on SQLite: `make test` runs the model tests once, on SQLite.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -30,6 +38,7 @@ from kb_service.main import create_app
 from kb_service.models import Role
 from kb_service.services import keys
 from kb_service.services.indexing import IndexService
+from tests.pgserver import PgServer
 
 if TYPE_CHECKING:
     # Starlette's TestClient is typed against httpx2 (what it uses when installed; it falls
@@ -92,6 +101,47 @@ class Api:
         return index
 
 
+TEST_DATABASE = os.environ.get("KB_TEST_DATABASE", "sqlite")
+ON_POSTGRES = TEST_DATABASE == "postgresql"
+PG_TEMPLATE = "kb_template"
+sqlite_only = pytest.mark.skipif(ON_POSTGRES, reason="about SQLite's own files and errors")
+postgres_only = pytest.mark.skipif(
+    not ON_POSTGRES, reason="needs a PostgreSQL server: KB_TEST_DATABASE=postgresql"
+)
+# Tests that get a fresh PostgreSQL database when the suite runs on PostgreSQL.
+_DATABASE_FIXTURES = frozenset({"settings", "api", "make_api", "tmp_path"})
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """One PostgreSQL server for the session, with a migrated template database."""
+    if not ON_POSTGRES:
+        pytest.skip("needs a PostgreSQL server: KB_TEST_DATABASE=postgresql")
+    server = PgServer().start()
+    try:
+        url = server.new_database(name=PG_TEMPLATE)
+        make_engine(Settings(data_dir=server.root / "template", database_url=url)).dispose()
+        yield server
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture(autouse=True)
+def _test_database(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """On PostgreSQL: a fresh database per test that uses a data dir (KB_DATABASE_URL)."""
+    if not ON_POSTGRES or not _DATABASE_FIXTURES.intersection(request.fixturenames):
+        monkeypatch.delenv("KB_DATABASE_URL", raising=False)
+        yield
+        return
+    server: PgServer = request.getfixturevalue("pg_server")
+    url = server.new_database(template=PG_TEMPLATE)
+    monkeypatch.setenv("KB_DATABASE_URL", url)
+    yield
+    server.drop_database(url.rsplit("/", 1)[1])
+
+
 def _copy_data_dir(template: Path, destination: Path) -> Path:
     """A private copy of a template data dir (whose engine is disposed: nothing in the WAL)."""
     shutil.copytree(template, destination)
@@ -102,7 +152,9 @@ def _copy_data_dir(template: Path, destination: Path) -> Path:
 def empty_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data dir with a migrated, empty database; a template, copied by ``settings``."""
     data_dir = tmp_path_factory.mktemp("empty-template") / "data"
-    make_engine(Settings(data_dir=data_dir, embedding_model="hashing")).dispose()
+    if not ON_POSTGRES:  # on PostgreSQL the template is a database (``pg_server``)
+        make_engine(Settings(data_dir=data_dir, embedding_model="hashing")).dispose()
+    data_dir.mkdir(parents=True, exist_ok=True)
     return data_dir
 
 
@@ -160,7 +212,9 @@ def demo_template(
     from kb_service.services.publishing import Actor
 
     settings = Settings(
-        data_dir=tmp_path_factory.mktemp("demo-template") / "data", embedding_model="default"
+        data_dir=tmp_path_factory.mktemp("demo-template") / "data",
+        embedding_model="default",
+        database_url=None,  # SQLite, whatever KB_DATABASE_URL says (see the module docstring)
     )
     engine = make_engine(settings)
     try:
@@ -182,7 +236,7 @@ def demo_api(
 ) -> Iterator[Api]:
     """A copy of the demo template, served with the real model; shared by a test module."""
     data_dir = _copy_data_dir(demo_template.data_dir, tmp_path_factory.mktemp("demo") / "data")
-    settings = Settings(data_dir=data_dir, embedding_model="default")
+    settings = Settings(data_dir=data_dir, embedding_model="default", database_url=None)
     with TestClient(create_app(settings, embedder=real_embedder)) as client:
         api = Api(client)
         # The copy must start on the template's generation, not re-embed the demo content.

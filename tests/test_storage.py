@@ -43,7 +43,7 @@ from kb_service.models import Role
 from kb_service.services import content_io, indexing, keys
 from kb_service.services import storage as storage_service
 from kb_service.services.publishing import Actor
-from tests.conftest import Api, publish
+from tests.conftest import ON_POSTGRES, Api, publish, sqlite_only
 
 BODY = "Roaming in the EU costs nothing extra.\n\n## Outside the EU\nA daily pass: 5 EUR.\n"
 QUESTION = {"question": "How much does roaming cost?", "channel": "chat"}
@@ -85,8 +85,11 @@ make_engine(Settings(data_dir=sys.argv[1]))
 
 
 def test_crash_in_first_migration_leaves_a_usable_data_dir(
-    tmp_path: Path, make_api: Callable[..., Api]
+    tmp_path: Path, make_api: Callable[..., Api], request: pytest.FixtureRequest
 ) -> None:
+    if ON_POSTGRES:  # an empty database, not a copy of the migrated template
+        empty = request.getfixturevalue("pg_server").new_database()
+        request.getfixturevalue("monkeypatch").setenv("KB_DATABASE_URL", empty)
     settings = _quiet(tmp_path)
     crashed = subprocess.run(
         [sys.executable, "-c", CRASH_IN_THIRD_TABLE, str(settings.data_dir)],
@@ -95,7 +98,7 @@ def test_crash_in_first_migration_leaves_a_usable_data_dir(
         timeout=120,
     )
     assert crashed.returncode == 9, crashed.stderr
-    assert (settings.data_dir / "kb.sqlite3").is_file()
+    assert ON_POSTGRES or (settings.data_dir / "kb.sqlite3").is_file()
 
     # Import, key creation and serving all work on the data dir the crash left.
     articles = tmp_path / "articles"
@@ -115,6 +118,7 @@ def test_crash_in_first_migration_leaves_a_usable_data_dir(
 # ---------------------------------------------------------------- (b) a deleted database
 
 
+@sqlite_only
 def test_deleted_database_file_is_refused_not_lost(tmp_path: Path) -> None:
     settings = _quiet(tmp_path)
     client = TestClient(create_app(settings, embedder=HashingEmbedder()))
@@ -216,6 +220,7 @@ def test_readyz_fails_on_a_read_only_data_dir(
     assert api.client.get("/readyz").status_code == 200
 
 
+@sqlite_only  # the file size limit binds this process, not a database server
 def test_readyz_and_answers_fail_503_when_the_disk_is_full(
     make_api: Callable[..., Api], tmp_path: Path
 ) -> None:
@@ -232,6 +237,7 @@ def test_readyz_and_answers_fail_503_when_the_disk_is_full(
     assert api.post("/v1/answers", Role.agent, json=QUESTION).status_code == 200
 
 
+@sqlite_only  # PRAGMA query_only; PostgreSQL's read-only SQLSTATE is tested by its code
 def test_read_only_database_gives_503_not_500(make_api: Callable[..., Api], tmp_path: Path) -> None:
     api = make_api(_quiet(tmp_path))
     publish(api, "roaming", "en-GB", "Roaming", BODY)

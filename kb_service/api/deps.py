@@ -8,6 +8,7 @@ hidden). Routes use these and never check roles or visibility themselves.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
@@ -16,7 +17,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
 from kb_service.config import Settings
-from kb_service.errors import Forbidden, Unauthenticated
+from kb_service.errors import Forbidden, StorageUnavailable, Unauthenticated
 from kb_service.models import AnswerRecord, ApiKey, Article, Role
 from kb_service.services import access, articles, keys, ledger
 from kb_service.services.access import Area, Viewer
@@ -61,7 +62,7 @@ def current_key(
     # A short session of its own: the connection goes back to the pool before the handler
     # runs, so no request holds one while it embeds a question or searches.
     with Session(request.app.state.engine, expire_on_commit=False) as session:
-        key = keys.authenticate(session, credentials.credentials)
+        key = _authenticate(request, session, credentials.credentials)
     origin = request.headers.get("origin")
     if not access.origin_allowed(key.role, key.origins, origin):
         raise Forbidden(f"This widget key may not be used from the origin {origin!r}.")
@@ -73,6 +74,27 @@ def current_key(
 
 
 CurrentKey = Annotated[ApiKey, Depends(current_key)]
+
+# While the database cannot be reached, a key checked against it in the last few minutes is
+# still accepted, so searches keep being served from the in-memory index; writes and anything
+# else that needs the database get the 503. (Nothing can be revoked while it is down.)
+KEY_GRACE_SECONDS = 300.0
+
+
+def _authenticate(request: Request, session: Session, plain: str) -> ApiKey:
+    cache: dict[str, tuple[float, ApiKey]] | None = getattr(request.app.state, "checked_keys", None)
+    if cache is None:
+        cache = request.app.state.checked_keys = {}
+    digest = keys.hash_key(plain)
+    try:
+        key = keys.authenticate(session, plain)
+    except StorageUnavailable:
+        checked_at, cached = cache.get(digest, (0.0, None))
+        if cached is None or time.monotonic() - checked_at > KEY_GRACE_SECONDS:
+            raise
+        return cached
+    cache[digest] = (time.monotonic(), ApiKey.model_validate(key.model_dump()))
+    return key
 
 
 def _forbidden(role: Role, allowed: frozenset[Role] | set[Role]) -> Forbidden:

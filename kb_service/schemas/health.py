@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Health(BaseModel):
@@ -15,6 +15,7 @@ class Health(BaseModel):
                     "index_revision": 52,
                     "sections": 140,
                     "model": "multilingual-e5-small",
+                    "replica": "kb-1:8000",
                 }
             ]
         }
@@ -24,6 +25,7 @@ class Health(BaseModel):
     index_revision: int | None
     sections: int
     model: str
+    replica: str = Field(description="Which replica answered (KB_REPLICA_NAME, or host:port).")
 
 
 class Ready(BaseModel):

@@ -11,6 +11,12 @@ behind again, and its own refresh (or the poll) builds the next one. A backgroun
 (``poll``, every ``KB_INDEX_POLL_SECONDS``) compares the database's KB revision with the
 index's and refreshes when the index is behind: it retries a failed re-index and picks up
 publishes made by another process (``kb import``, another replica).
+
+On PostgreSQL two more things make replicas on one database consistent within a second or so:
+a trigger (migration 0003) sends ``NOTIFY kb_revision`` in the very transaction that raises
+the KB revision, and a ``listen`` thread per process refreshes when one arrives (the poll stays
+as the fallback, e.g. while the listener reconnects); and section vectors are stored once in
+the database (``DatabaseVectorStore``), so a replica never embeds what another already did.
 """
 
 from __future__ import annotations
@@ -34,6 +40,9 @@ from kb_service.db import begin_snapshot
 from kb_service.errors import IndexMismatchError, StorageUnavailable
 from kb_service.models import Article, ArticleVersion, Status, Translation, Visibility
 from kb_service.services.articles import kb_revision
+from kb_service.services.vector_store import DatabaseVectorStore
+
+NOTIFY_CHANNEL = "kb_revision"
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +65,10 @@ class IndexService:
         self._build_lock = threading.Lock()
         self._stop = threading.Event()
         self._poller: threading.Thread | None = None
+        self._listener: threading.Thread | None = None
+        shared = engine.dialect.name != "sqlite"
+        self.store: DatabaseVectorStore | None = DatabaseVectorStore(engine) if shared else None
+        self.notifications = 0  # NOTIFYs received (for /healthz and tests)
 
     # ---------------------------------------------------------------- start-up
 
@@ -118,6 +131,7 @@ class IndexService:
                 previous=None if force else self.current,
                 ann_threshold=self.settings.ann_threshold,
                 progress=progress,
+                store=None if force else self.store,
             )
             artifact.write_generation(new, self.settings.index_dir)
             self.current = new
@@ -145,13 +159,53 @@ class IndexService:
         self._poller.start()
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Stop the poll thread (waiting for a build in progress, up to ``timeout``)."""
+        """Stop the poll and listen threads (waiting for a build in progress, up to ``timeout``)."""
         self._stop.set()
-        poller, self._poller = self._poller, None
-        if poller is not None:
-            poller.join(timeout)
-            if poller.is_alive():
-                log.warning("the index poll thread is still building; leaving it behind")
+        for thread in (self._poller, self._listener):
+            if thread is not None:
+                thread.join(timeout)
+                if thread.is_alive():
+                    log.warning("the index thread %s is still building; leaving it", thread.name)
+        self._poller = self._listener = None
+
+    # ---------------------------------------------------------------- LISTEN / NOTIFY
+
+    def listen(self) -> bool:
+        """On PostgreSQL, start the thread that refreshes on every ``NOTIFY kb_revision``
+        (returns False on other engines: there the poll alone picks up other processes)."""
+        if self.engine.dialect.name != "postgresql" or self._listener is not None:
+            return False
+        self._stop.clear()
+        self._listener = threading.Thread(
+            target=self._listen_loop, name="kb-index-listen", daemon=True
+        )
+        self._listener.start()
+        return True
+
+    def _listen_loop(self) -> None:
+        import psycopg
+
+        conninfo = self.engine.url.set(drivername="postgresql").render_as_string(
+            hide_password=False
+        )
+        backoff = 0.5
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(conninfo, autocommit=True, connect_timeout=5) as conn:
+                    conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    log.info("listening for KB revision notifications")
+                    backoff = 0.5
+                    self.refresh_quietly()  # what was published while nobody listened
+                    while not self._stop.is_set():
+                        # ``notifies`` yields nothing after the timeout: check _stop, go on
+                        for _ in conn.notifies(timeout=1.0):
+                            self.notifications += 1
+                            self.refresh_quietly()
+                            break
+            except Exception as exc:  # the database is down or restarting: reconnect
+                log.warning("revision listener: %s; reconnecting in %.1f s", exc, backoff)
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 10.0)
 
     def _poll_loop(self, every: float) -> None:
         failing = ""

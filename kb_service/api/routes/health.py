@@ -58,6 +58,7 @@ async def healthz(index: IndexDep, settings: SettingsDep) -> Health:
             index_revision=state.kb_revision if state else None,
             sections=state.sections if state else 0,
             model=index.embedder.name,
+            replica=settings.replica,
         )
     raise Overloaded(
         f"The database did not answer within {HEALTH_DB_TIMEOUT_S:g} s.",

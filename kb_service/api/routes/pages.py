@@ -10,6 +10,7 @@ from kb_service.api.problems import ERRORS, edge_errors
 from kb_service.errors import NotFoundError
 from kb_service.rendering.page import article_page
 from kb_service.services import articles
+from kb_service.validation import locale_problem
 
 router = APIRouter(prefix="/kb", tags=["pages"])
 
@@ -29,6 +30,8 @@ def public_article(
 ) -> HTMLResponse:
     """The live version as a web page; answers link here (with `#section-anchor`). No key
     needed: an internal article is 404, as if it did not exist."""
+    if locale_problem(locale) is not None:  # e.g. a NUL byte, which PostgreSQL cannot compare
+        raise NotFoundError(f"No public live article {article_id!r} in {locale!r}.")
     translation = articles.get_translation(session, article_id, locale)
     version = articles.live_version(session, translation)
     if version is None:
