@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
@@ -40,9 +40,16 @@ class ArticleCreate(RequestBody):
 
 
 class ArticleMetaUpdate(RequestBody):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"tags": ["sim"]}]})
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"tags": ["sim"], "review_by": "2027-03-31"}]}
+    )
     tags: list[Tag] | None = None
     visibility: Visibility | None = None
+    review_by: date | None = Field(
+        default=None,
+        description="Review the article again by this date; send null to clear it, leave it "
+        "out to keep it.",
+    )
 
 
 class DraftUpdate(RequestBody):
@@ -106,6 +113,7 @@ class ArticlePublic(BaseModel):
     key: str
     tags: list[str]
     visibility: Visibility
+    review_by: date | None = None
     translations: list[TranslationPublic]
     feedback: FeedbackCounts = Field(description="Ratings of answers from this article.")
     kb_revision: int

@@ -82,7 +82,7 @@ def get_article(article: WorkflowArticle, session: SessionDep) -> ArticlePublic:
     return article_public(session, article)
 
 
-@router.patch("/{article_id}", summary="Change tags or visibility", responses=ERRORS)
+@router.patch("/{article_id}", summary="Change tags, visibility or review date", responses=ERRORS)
 def update_article(
     article_id: ArticleId,
     body: ArticleMetaUpdate,
@@ -91,7 +91,8 @@ def update_article(
     index: IndexDep,
     tasks: BackgroundTasks,
 ) -> ArticlePublic:
-    """Tags and visibility apply to all translations. Editors and reviewers change tags; a
+    """Tags, visibility and the review-by date (`review_by`, `null` clears it) apply to all
+    translations. Editors and reviewers change tags; a
     visibility change puts content in front of customers (or takes it away) without review,
     so it needs a reviewer (or admin): editors get 403. It is audited, raises the KB revision
     and re-indexes at once, so public channels follow it within a second or two."""
@@ -102,6 +103,7 @@ def update_article(
         tags=body.tags,
         visibility=body.visibility,
         may_change_visibility=access.may_change_visibility(key.role),
+        review_by=body.review_by if "review_by" in body.model_fields_set else "keep",
     )
     tasks.add_task(index.refresh_quietly)  # a no-op unless the visibility (KB revision) changed
     return article_public(session, article)

@@ -1,0 +1,173 @@
+"""Topics: the questions of every channel grouped by what they ask, across languages.
+
+Assignment is incremental and lazy (when insights are read, never on ``POST /v1/answers``):
+questions of the ledger without a topic are embedded in batches with the serving model and
+each joins the nearest topic whose centroid is at least ``THRESHOLD`` (cosine) away, else
+starts a new one; a topic keeps its id as questions join it. A question answered from an
+article joins the topic of that article when no centroid is near enough (same answered
+article, same topic).
+
+Vectors are *language-centred* before they are compared: the e5 question vector of a text
+carries its language as well as its meaning, so the mean query vector of the knowledge base's
+own text in that language is subtracted (Libovický et al., 2020, "On the language neutrality
+of pre-trained multilingual representations"). The means come from the KB, not from the
+questions, so they exist from the first question on; they are computed once per process.
+``THRESHOLD`` was chosen in the middle of the plateau where ``kb bench topics`` keeps both
+``merged`` and ``purity`` high on ``bench_data/topics``, not at its best point.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from indexer.embed import Embedder
+from indexer.hybrid import HybridIndex
+from indexer.locales import detect_language, language_of
+from kb_service.models import AnswerRecord, QuestionTopic, Topic
+
+if TYPE_CHECKING:
+    from kb_service.services.indexing import IndexService
+
+THRESHOLD = 0.4
+"""Cosine between a language-centred question vector and a topic centroid to join it."""
+BATCH = 64
+MAX_PER_CALL = 2000
+"""At most this many questions are assigned per insights request (the rest the next time)."""
+_SAMPLE_PER_LANGUAGE = 80
+_TEXT_CHARS = 300
+
+Vector = NDArray[np.float32]
+
+_lock = threading.Lock()
+
+
+@dataclass
+class _Space:
+    model: str
+    means: dict[str, Vector]  # language -> mean query vector of the KB's text in it
+    fallback: Vector  # for a question whose language is unknown
+
+
+_spaces: dict[int, _Space] = {}  # id(IndexService) -> its space (one model per service)
+
+
+def _space(index: IndexService) -> _Space:
+    space = _spaces.get(id(index))
+    if space is not None and space.model == index.embedder.name:
+        return space
+    space = _build_space(index.embedder, index.current)
+    _spaces[id(index)] = space
+    return space
+
+
+def _build_space(embedder: Embedder, current: HybridIndex | None) -> _Space:
+    texts: dict[str, list[str]] = {}
+    for section in current.sections if current else []:
+        bucket = texts.setdefault(language_of(section.locale), [])
+        if len(bucket) < _SAMPLE_PER_LANGUAGE:
+            bucket.append(" > ".join((section.title, *section.heading_path)))
+            bucket.append(section.text[:_TEXT_CHARS])
+    means: dict[str, Vector] = {}
+    for language, rows in texts.items():
+        vectors = embedder.embed(rows, "query").vectors
+        means[language] = vectors.mean(axis=0).astype(np.float32)
+    if means:
+        fallback = np.mean(list(means.values()), axis=0).astype(np.float32)
+    else:
+        fallback = np.zeros(embedder.dimension, dtype=np.float32)
+    return _Space(embedder.name, means, fallback)
+
+
+def centred(space: _Space, vectors: Vector, languages: Sequence[str | None]) -> Vector:
+    """Question vectors with their language's mean removed, L2-normalised again."""
+    out = vectors.astype(np.float32).copy()
+    for row, language in enumerate(languages):
+        out[row] -= space.means.get(language or "", space.fallback)
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    return (out / np.where(norms == 0, 1, norms)).astype(np.float32)
+
+
+def _language(record: AnswerRecord, known: Sequence[str]) -> str | None:
+    if record.locale:
+        return language_of(record.locale)
+    return detect_language(record.question, known)
+
+
+def assign_pending(session: Session, index: IndexService, *, limit: int = MAX_PER_CALL) -> int:
+    """Give every question without a topic one (oldest first); returns how many were assigned."""
+    with _lock:
+        pending = session.exec(
+            select(AnswerRecord)
+            .outerjoin(QuestionTopic, QuestionTopic.answer_id == AnswerRecord.id)  # type: ignore[arg-type]
+            .where(col(QuestionTopic.topic_id).is_(None))
+            .order_by(col(AnswerRecord.created_at), col(AnswerRecord.id))
+            .limit(limit)
+        ).all()
+        if not pending:
+            return 0
+        space = _space(index)
+        topics = list(session.exec(select(Topic).order_by(col(Topic.id))).all())
+        known = list(space.means)
+        for start in range(0, len(pending), BATCH):
+            batch = pending[start : start + BATCH]
+            raw = index.embedder.embed([r.question for r in batch], "query").vectors
+            vectors = centred(space, raw, [_language(r, known) for r in batch])
+            for record, vector in zip(batch, vectors, strict=True):
+                topic = _choose(topics, vector, record)
+                if topic is None:
+                    topic = Topic(
+                        label=record.question[:200],
+                        article_id=record.article_id,
+                        centroid=[float(x) for x in vector],
+                        size=0,
+                        model=index.embedder.name,
+                    )
+                    session.add(topic)
+                    session.flush()
+                    topics.append(topic)
+                _join(topic, vector, record)
+                session.add(topic)
+                assert topic.id is not None
+                session.add(QuestionTopic(answer_id=record.id, topic_id=topic.id))
+        try:
+            session.commit()
+        except IntegrityError:  # another process assigned them first: theirs stand
+            session.rollback()
+            return 0
+        return len(pending)
+
+
+def _choose(topics: list[Topic], vector: Vector, record: AnswerRecord) -> Topic | None:
+    if topics:
+        centroids = np.asarray([t.centroid for t in topics], dtype=np.float32)
+        if centroids.shape[1] == vector.shape[0]:
+            scores = centroids @ vector
+            best = int(np.argmax(scores))
+            if float(scores[best]) >= THRESHOLD:
+                return topics[best]
+    if record.status == "answered" and record.article_id:
+        for topic in topics:
+            if topic.article_id == record.article_id:
+                return topic
+    return None
+
+
+def _join(topic: Topic, vector: Vector, record: AnswerRecord) -> None:
+    """Move the centroid to the running mean of its questions (kept at unit length)."""
+    if topic.size == 0 or len(topic.centroid) != vector.shape[0]:
+        total = vector
+    else:
+        total = np.asarray(topic.centroid, dtype=np.float32) * topic.size + vector
+    norm = float(np.linalg.norm(total)) or 1.0
+    topic.centroid = [float(x) for x in total / norm]
+    topic.size += 1
+    if topic.article_id is None and record.status == "answered":
+        topic.article_id = record.article_id
