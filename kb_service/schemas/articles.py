@@ -197,3 +197,50 @@ class VersionPublic(VersionSummary):
     article_id: str
     locale: str
     markdown: str
+
+
+class ImpactTarget(BaseModel):
+    """Where an answer would come from."""
+
+    article_id: str
+    locale: str
+    section_id: str
+    heading_path: list[str]
+    version: int
+    confidence: float
+
+
+class ImpactChange(BaseModel):
+    question: str
+    channel: str
+    before: ImpactTarget | None  # None: the service would abstain
+    after: ImpactTarget | None
+
+
+class ImpactReport(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "checked": 50,
+                    "changed": [
+                        {
+                            "question": "Ile kosztuje roaming w USA?",
+                            "channel": "chat",
+                            "before": None,
+                            "after": {
+                                "article_id": "mobile-roaming",
+                                "locale": "pl-PL",
+                                "section_id": "9b1f0c2d7e4a",
+                                "heading_path": ["Poza UE"],
+                                "version": 4,
+                                "confidence": 0.81,
+                            },
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+    checked: int
+    changed: list[ImpactChange]

@@ -30,12 +30,13 @@ from kb_service.schemas.articles import (
     ArticleMetaUpdate,
     ArticlePublic,
     DraftUpdate,
+    ImpactReport,
     ReviewComment,
     RollbackRequest,
     VersionPublic,
     VersionSummary,
 )
-from kb_service.services import access, articles, publishing
+from kb_service.services import access, articles, impact, publishing
 from kb_service.services.articles import article_public
 from kb_service.validation import MAX_ARTICLE_CHARS, ArticleId, DbInt, Locale, Tag
 
@@ -216,6 +217,36 @@ def rollback(
     )
     tasks.add_task(index.refresh_quietly)
     return VersionPublic.model_validate(version, from_attributes=True)
+
+
+@router.get(
+    "/{article_id}/translations/{locale}/impact",
+    summary="What publishing the draft would change",
+    responses=ERRORS,
+)
+def draft_impact(
+    article_id: ArticleId,
+    locale: Locale,
+    session: SessionDep,
+    key: Editor,
+    index: IndexDep,
+    settings: SettingsDep,
+    limit: Annotated[int, Query(ge=1, le=impact.MAX_LIMIT)] = 50,
+) -> ImpactReport:
+    """Replays the most recent distinct questions of the answer ledger (at most `limit`)
+    against the current draft as if it were published, in a temporary index (only the draft's
+    sections are embedded), and lists those whose answer would come from another article or
+    section, or would start or stop abstaining. `before`/`after` is `null` where the service
+    would abstain. Editors, reviewers and admins."""
+    return impact.draft_impact(
+        session,
+        index,
+        settings,
+        access.viewer_of(key.role),
+        article_id=article_id,
+        locale=locale,
+        limit=limit,
+    )
 
 
 @router.get("/{article_id}/translations/{locale}", summary="Get the live version", responses=ERRORS)
