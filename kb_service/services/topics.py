@@ -18,6 +18,7 @@ questions, so they exist from the first question on; they are computed once per 
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from numpy.typing import NDArray
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from indexer.documents import IndexedSection
 from indexer.embed import Embedder
 from indexer.hybrid import HybridIndex
 from indexer.locales import detect_language, language_of
@@ -41,7 +43,7 @@ THRESHOLD = 0.4
 BATCH = 64
 MAX_PER_CALL = 2000
 """At most this many questions are assigned per insights request (the rest the next time)."""
-_SAMPLE_PER_LANGUAGE = 80
+_SAMPLE_PER_LANGUAGE = 150  # sections
 _TEXT_CHARS = 300
 
 Vector = NDArray[np.float32]
@@ -56,28 +58,40 @@ class _Space:
     fallback: Vector  # for a question whose language is unknown
 
 
-_spaces: dict[int, _Space] = {}  # id(IndexService) -> its space (one model per service)
+_spaces: dict[str, _Space] = {}  # model name -> its space, made once per process
 
 
 def _space(index: IndexService) -> _Space:
-    space = _spaces.get(id(index))
-    if space is not None and space.model == index.embedder.name:
-        return space
-    space = _build_space(index.embedder, index.current)
-    _spaces[id(index)] = space
+    """The language means of this model; made again when the KB gains a language."""
+    current = index.current
+    languages = {language_of(s.locale) for s in current.sections} if current else set()
+    space = _spaces.get(index.embedder.name)
+    if space is None or not languages <= set(space.means):
+        space = _build_space(index.embedder, current)
+        _spaces[index.embedder.name] = space
     return space
 
 
 def _build_space(embedder: Embedder, current: HybridIndex | None) -> _Space:
-    texts: dict[str, list[str]] = {}
+    """Every language's mean question vector over (an even sample of) the KB's sections: their
+    title and headings, and the start of their text."""
+    sections: dict[str, list[IndexedSection]] = {}
     for section in current.sections if current else []:
-        bucket = texts.setdefault(language_of(section.locale), [])
-        if len(bucket) < _SAMPLE_PER_LANGUAGE:
-            bucket.append(" > ".join((section.title, *section.heading_path)))
-            bucket.append(section.text[:_TEXT_CHARS])
+        sections.setdefault(language_of(section.locale), []).append(section)
+    texts: dict[str, list[str]] = {}
+    for language, rows in sections.items():
+        step = max(1, len(rows) // _SAMPLE_PER_LANGUAGE)
+        texts[language] = [
+            text
+            for section in rows[::step][:_SAMPLE_PER_LANGUAGE]
+            for text in (
+                " > ".join((section.title, *section.heading_path)),
+                section.text[:_TEXT_CHARS],
+            )
+        ]
     means: dict[str, Vector] = {}
-    for language, rows in texts.items():
-        vectors = embedder.embed(rows, "query").vectors
+    for language, samples in texts.items():
+        vectors = embedder.embed(samples, "query").vectors
         means[language] = vectors.mean(axis=0).astype(np.float32)
     if means:
         fallback = np.mean(list(means.values()), axis=0).astype(np.float32)
@@ -96,8 +110,11 @@ def centred(space: _Space, vectors: Vector, languages: Sequence[str | None]) -> 
 
 
 def _language(record: AnswerRecord, known: Sequence[str]) -> str | None:
-    if record.locale:
-        return language_of(record.locale)
+    """The question's language as the answer saw it (given or detected); not the answer's
+    locale, which may be a fallback in another language."""
+    language = json.loads(record.response_json).get("language")
+    if isinstance(language, str) and language:
+        return language_of(language)
     return detect_language(record.question, known)
 
 
