@@ -13,33 +13,30 @@ from kb_service.config import Settings
 from kb_service.models import Role
 from tests.conftest import Api, DemoTemplate, _copy_data_dir, publish
 
-SATELLITE = [  # the biggest gap: 6 questions, 3 languages, 3 channels
-    ("Do you sell satellite phones?", "chat", "en-GB"),
-    ("I need a satellite phone for a sailing trip, do you have any?", "email", "en-GB"),
-    ("Czy sprzedajecie telefony satelitarne?", "chat", "pl-PL"),
-    ("Szukam telefonu satelitarnego, macie takie?", "phone", "pl-PL"),
-    ("Чи продаєте ви супутникові телефони?", "chat", "uk-UA"),
-    ("Де купити супутниковий телефон?", "email", "uk-UA"),
-]
-JOBS = [  # 4 questions
-    ("Are you hiring? How do I apply for a job at your call centre?", "email", "en-GB"),
-    ("Czy macie oferty pracy w waszym call center?", "chat", "pl-PL"),
-    ("Jak mogę u was pracować?", "phone", "pl-PL"),
-    ("Чи є у вас вакансії в кол-центрі?", "chat", "uk-UA"),
-]
-DINOSAURS = [  # 3 questions
-    ("Which dinosaur had the longest neck?", "social", "en-GB"),
+DINOSAURS = [  # the biggest gap: 6 questions, 3 languages, 3 channels
+    ("Which dinosaur had the longest neck?", "chat", "en-GB"),
+    ("How long was the neck of the longest dinosaur?", "email", "en-GB"),
     ("Który dinozaur miał najdłuższą szyję?", "chat", "pl-PL"),
-    ("Який динозавр мав найдовшу шию?", "phone", "uk-UA"),
+    ("Jak długą szyję miał najdłuższy dinozaur?", "phone", "pl-PL"),
+    ("Який динозавр мав найдовшу шию?", "chat", "uk-UA"),
+    ("Якої довжини була шия найдовшого динозавра?", "email", "uk-UA"),
 ]
-SATELLITE_ARTICLE = """Nordlink sells the Iridium Extreme satellite phone in our shops and online.
+FOOTBALL = [  # 4 questions
+    ("Who won the football World Cup in 1998?", "email", "en-GB"),
+    ("Kto wygrał mistrzostwa świata w piłce nożnej w 1998 roku?", "chat", "pl-PL"),
+    ("Który kraj zdobył mundial w 1998?", "phone", "pl-PL"),
+    ("Хто виграв чемпіонат світу з футболу 1998 року?", "chat", "uk-UA"),
+]
+PIEROGI = [  # 3 questions
+    ("What is a good recipe for pierogi dough?", "social", "en-GB"),
+    ("Jaki jest dobry przepis na ciasto na pierogi?", "chat", "pl-PL"),
+    ("Який хороший рецепт тіста для вареників?", "phone", "uk-UA"),
+]
+DINOSAUR_ARTICLE = """The Nordlink Kids quiz asks about dinosaurs; here are the answers.
 
-## Buying a satellite phone
-Order it in the Nordlink app under Devices > Satellite phones, or in any Nordlink shop.
-Satellite phones work where there is no mobile network: at sea, in the mountains.
-
-## Satellite airtime
-Airtime costs 1.20 EUR a minute and is billed with your Nordlink plan.
+## The dinosaur with the longest neck
+Mamenchisaurus had the longest neck of any dinosaur: about 15 metres, half its body length.
+Sauroposeidon and Supersaurus had necks almost as long.
 """
 
 
@@ -75,14 +72,14 @@ def _gap_with(gaps: list[dict[str, Any]], question: str) -> dict[str, Any]:
 
 
 def test_unanswerable_themes_become_gaps_that_close_once_answered(kb: Api) -> None:
-    asked = _ask(kb, SATELLITE + JOBS + DINOSAURS)
+    asked = _ask(kb, DINOSAURS + FOOTBALL + PIEROGI)
     assert all(a["status"] == "no_answer" for a in asked), [
         (a["question"], a["confidence"]) for a in asked if a["status"] != "no_answer"
     ]
     report = kb.get("/v1/insights/gaps", params={"days": 7}).json()
     gaps = report["gaps"]
     assert [g["count"] for g in gaps[:3]] == [6, 4, 3], gaps
-    for gap, theme in zip(gaps[:3], (SATELLITE, JOBS, DINOSAURS), strict=True):
+    for gap, theme in zip(gaps[:3], (DINOSAURS, FOOTBALL, PIEROGI), strict=True):
         detail = kb.get(f"/v1/insights/topics/{gap['topic_id']}", params={"days": 7}).json()
         assert {q["question"] for q in detail["questions"]} == {q for q, _, _ in theme}
         assert set(gap["by_locale"]) == {"en-GB", "pl-PL", "uk-UA"}
@@ -93,24 +90,24 @@ def test_unanswerable_themes_become_gaps_that_close_once_answered(kb: Api) -> No
     assert len(report["unanswered"]) == 13  # the flat list of earlier versions stays
 
     top = gaps[0]["topic_id"]
-    publish(kb, "satellite-phones", "en-GB", "Satellite phones", SATELLITE_ARTICLE)
+    publish(kb, "dinosaurs", "en-GB", "Dinosaur necks", DINOSAUR_ARTICLE)
     later = _ask(
         kb,
         [
-            ("Do you sell satellite phones?", "chat", "en-GB"),
-            ("Where can I buy a satellite phone?", "phone", "en-GB"),
+            ("Which dinosaur had the longest neck?", "chat", "en-GB"),
+            ("What dinosaur had the longest neck of all?", "phone", "en-GB"),
         ],
     )
     assert all(a["status"] == "answered" for a in later), later
-    assert {a["answer"]["article_id"] for a in later} == {"satellite-phones"}
+    assert {a["answer"]["article_id"] for a in later} == {"dinosaurs"}
     gaps = kb.get("/v1/insights/gaps", params={"days": 7}).json()["gaps"]
-    satellite = next(g for g in gaps if g["topic_id"] == top)
-    assert satellite["open"] == 0 and satellite["closed"] == 6
-    jobs = _gap_with(gaps, JOBS[0][0])
-    assert jobs["open"] == 4  # other gaps stay open
+    closed = next(g for g in gaps if g["topic_id"] == top)
+    assert closed["open"] == 0 and closed["closed"] == 6
+    football = _gap_with(gaps, FOOTBALL[0][0])
+    assert football["open"] == 4  # other gaps stay open
     topics = kb.get("/v1/insights/topics", params={"days": 7}).json()["topics"]
     assert topics[0]["topic_id"] == top and topics[0]["count"] == 8
-    assert topics[0]["label"] == "Satellite phones"  # the article now answering it
+    assert topics[0]["label"] == "Dinosaur necks"  # the article now answering it
 
 
 def test_topics_keep_their_ids_and_group_languages(kb: Api) -> None:
@@ -138,29 +135,29 @@ def test_topics_keep_their_ids_and_group_languages(kb: Api) -> None:
 
 
 def test_impact_lists_questions_a_draft_would_answer_differently(kb: Api) -> None:
-    _ask(kb, SATELLITE[:3] + [("How do I change my wifi password?", "chat", "en-GB")])
+    _ask(kb, DINOSAURS[:3] + [("How do I change my wifi password?", "chat", "en-GB")])
     created = kb.post(
         "/v1/articles",
         Role.editor,
         json={
-            "id": "satellite-phones",
+            "id": "dinosaurs",
             "locale": "en-GB",
-            "title": "Satellite phones",
-            "markdown": SATELLITE_ARTICLE,
+            "title": "Dinosaur necks",
+            "markdown": DINOSAUR_ARTICLE,
         },
     )
     assert created.status_code == 201, created.text
-    url = "/v1/articles/satellite-phones/translations/en-GB/impact"
+    url = "/v1/articles/dinosaurs/translations/en-GB/impact"
     report = kb.get(url, Role.editor, params={"limit": 10}).json()
     assert report["checked"] == 4
     changed = {c["question"]: c for c in report["changed"]}
     assert "How do I change my wifi password?" not in changed
-    first = changed["Do you sell satellite phones?"]
+    first = changed["Which dinosaur had the longest neck?"]
     assert first["before"] is None and first["channel"] == "chat"
-    assert first["after"]["article_id"] == "satellite-phones"
+    assert first["after"]["article_id"] == "dinosaurs"
     assert first["after"]["version"] == 1
     # Nothing was published: the serving index and the answers are unchanged.
-    again = _ask(kb, SATELLITE[:1])[0]
+    again = _ask(kb, DINOSAURS[:1])[0]
     assert again["status"] == "no_answer"
     assert kb.get(url, Role.reviewer, params={"limit": 1}).json()["checked"] == 1
     assert kb.get(url, Role.agent).status_code == 403

@@ -2,10 +2,10 @@
 
 Assignment is incremental and lazy (when insights are read, never on ``POST /v1/answers``):
 questions of the ledger without a topic are embedded in batches with the serving model and
-each joins the nearest topic whose centroid is at least ``THRESHOLD`` (cosine) away, else
+each joins the nearest topic whose centroid's cosine with it is at least ``THRESHOLD``, else
 starts a new one; a topic keeps its id as questions join it. A question answered from an
-article joins the topic of that article when no centroid is near enough (same answered
-article, same topic).
+article may join that article's topic at a lower bar, ``HINT_THRESHOLD`` (the same answered
+article is evidence of the same topic, not proof: answers can be wrong).
 
 Vectors are *language-centred* before they are compared: the e5 question vector of a text
 carries its language as well as its meaning, so the mean query vector of the knowledge base's
@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 
 THRESHOLD = 0.4
 """Cosine between a language-centred question vector and a topic centroid to join it."""
+HINT_THRESHOLD = 0.3
+"""The lower bar for joining the topic of the article the question was answered from."""
 BATCH = 64
 MAX_PER_CALL = 2000
 """At most this many questions are assigned per insights request (the rest the next time)."""
@@ -163,17 +165,24 @@ def assign_pending(session: Session, index: IndexService, *, limit: int = MAX_PE
 
 
 def _choose(topics: list[Topic], vector: Vector, record: AnswerRecord) -> Topic | None:
-    if topics:
-        centroids = np.asarray([t.centroid for t in topics], dtype=np.float32)
-        if centroids.shape[1] == vector.shape[0]:
-            scores = centroids @ vector
-            best = int(np.argmax(scores))
-            if float(scores[best]) >= THRESHOLD:
-                return topics[best]
+    """The nearest topic at ``THRESHOLD`` or more; for a question answered from an article,
+    the topic of that article already at ``HINT_THRESHOLD`` or more (the answer is evidence,
+    not proof: a wrong answer must not pull an unrelated question in)."""
+    if not topics:
+        return None
+    centroids = np.asarray([t.centroid for t in topics], dtype=np.float32)
+    if centroids.shape[1] != vector.shape[0]:
+        return None
+    scores = centroids @ vector
+    best = int(np.argmax(scores))
+    if float(scores[best]) >= THRESHOLD:
+        return topics[best]
     if record.status == "answered" and record.article_id:
-        for topic in topics:
-            if topic.article_id == record.article_id:
-                return topic
+        same = [i for i, t in enumerate(topics) if t.article_id == record.article_id]
+        if same:
+            nearest = max(same, key=lambda i: float(scores[i]))
+            if float(scores[nearest]) >= HINT_THRESHOLD:
+                return topics[nearest]
     return None
 
 
