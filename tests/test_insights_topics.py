@@ -227,3 +227,26 @@ def test_review_by_round_trips_through_import_and_export(tmp_path: Path, api: Ap
         "review_by: 2026-06-30" in (tmp_path / "out" / "a.md").read_text("utf-8")
     )
     assert api.get("/v1/articles/a", Role.editor).json()["review_by"] == "2026-06-30"
+
+
+def test_erasure_removes_a_customers_questions_from_their_topics(api: Api) -> None:
+    for customer in ("c-1", "c-2"):
+        body = {"question": "Is there an outage?", "channel": "chat", "customer_id": customer}
+        assert api.post("/v1/answers", Role.agent, json=body).status_code == 200
+    topics = api.get("/v1/insights/topics").json()["topics"]
+    assert sum(t["count"] for t in topics) == 2
+    assert api.delete("/v1/customers/c-1").status_code == 200
+    topics = api.get("/v1/insights/topics").json()["topics"]
+    assert sum(t["count"] for t in topics) == 1
+
+
+def test_bench_topics_scores_merged_and_purity() -> None:
+    from kb_service.bench.topics import score
+
+    groups = {"a1": "roaming", "a2": "roaming", "a3": "sim", "a4": "sim", "a5": "jobs"}
+    report = score(groups, {"a1": 1, "a2": 1, "a3": 2, "a4": 3, "a5": 3})
+    assert report.merged == pytest.approx(2 / 3)  # roaming and jobs whole; sim split
+    assert report.split_groups == {"sim": [2, 3]}
+    # a4 and a5 share topic 3 one each: its majority is whichever Counter met first (sim).
+    assert report.purity == pytest.approx(4 / 5)
+    assert report.as_json()["topics"] == 3
