@@ -256,6 +256,25 @@ def bench_answers(
     typer.echo(json.dumps(report.as_json()) if as_json else report.as_text())
 
 
+@bench_app.command("topics")
+def bench_topics(
+    dataset: Annotated[
+        Path,
+        typer.Option(
+            file_okay=False, help="articles/ and queries.jsonl whose lines carry a 'group'."
+        ),
+    ] = Path("bench_data/topics"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Ask every question of a grouped dataset through POST /v1/answers, then score the
+    insights' topics against the groups: merged (groups whole in one topic) and purity."""
+    from kb_service.bench.topics import run_topics_bench
+
+    configure_logging(logging.WARNING)
+    report = run_topics_bench(dataset)
+    typer.echo(json.dumps(report.as_json()) if as_json else report.as_text())
+
+
 @bench_app.command("ann")
 def bench_ann(
     vectors: Annotated[int, typer.Option(help="How many vectors to index.")] = 100_000,

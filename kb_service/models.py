@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 
 from sqlalchemy import JSON, Column, LargeBinary, Text, UniqueConstraint
@@ -52,6 +52,8 @@ class Article(SQLModel, table=True):
     # Front matter fields we do not interpret (source, ...), kept so export round-trips.
     meta: dict[str, object] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
+    # The date by which an editor should review the article again (``None``: no date).
+    review_by: date | None = None
 
 
 class Translation(SQLModel, table=True):
@@ -172,3 +174,26 @@ class SectionEmbedding(SQLModel, table=True):
     vector: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     view: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class Topic(SQLModel, table=True):
+    """A group of questions about one thing, in any language (``services.topics``).
+
+    ``centroid`` is the mean of its questions' unit vectors (JSON list of floats); a topic keeps
+    its id while new questions join it. ``label`` is the title of the article it is most often
+    answered from, else its first question; ``article_id`` that article (the strong hint)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    label: str = Field(sa_column=Column(Text, nullable=False))
+    article_id: str | None = Field(default=None, index=True)
+    centroid: list[float] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    size: int = 0
+    model: str = ""
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class QuestionTopic(SQLModel, table=True):
+    """Which topic an answered (or abstained) question belongs to; one row per ledger row."""
+
+    answer_id: str = Field(primary_key=True, foreign_key="answerrecord.id")
+    topic_id: int = Field(foreign_key="topic.id", index=True)

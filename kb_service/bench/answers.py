@@ -150,6 +150,11 @@ class _Client:
         with self._connection.getresponse() as response:
             return json.loads(response.read())
 
+    def get(self, path: str) -> Any:
+        self._connection.request("GET", path, headers=self._headers)
+        with self._connection.getresponse() as response:
+            return json.loads(response.read())
+
     def close(self) -> None:
         self._connection.close()
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
@@ -40,9 +40,16 @@ class ArticleCreate(RequestBody):
 
 
 class ArticleMetaUpdate(RequestBody):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"tags": ["sim"]}]})
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"tags": ["sim"], "review_by": "2027-03-31"}]}
+    )
     tags: list[Tag] | None = None
     visibility: Visibility | None = None
+    review_by: date | None = Field(
+        default=None,
+        description="Review the article again by this date; send null to clear it, leave it "
+        "out to keep it.",
+    )
 
 
 class DraftUpdate(RequestBody):
@@ -106,6 +113,7 @@ class ArticlePublic(BaseModel):
     key: str
     tags: list[str]
     visibility: Visibility
+    review_by: date | None = None
     translations: list[TranslationPublic]
     feedback: FeedbackCounts = Field(description="Ratings of answers from this article.")
     kb_revision: int
@@ -189,3 +197,50 @@ class VersionPublic(VersionSummary):
     article_id: str
     locale: str
     markdown: str
+
+
+class ImpactTarget(BaseModel):
+    """Where an answer would come from."""
+
+    article_id: str
+    locale: str
+    section_id: str
+    heading_path: list[str]
+    version: int
+    confidence: float
+
+
+class ImpactChange(BaseModel):
+    question: str
+    channel: str
+    before: ImpactTarget | None  # None: the service would abstain
+    after: ImpactTarget | None
+
+
+class ImpactReport(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "checked": 50,
+                    "changed": [
+                        {
+                            "question": "Ile kosztuje roaming w USA?",
+                            "channel": "chat",
+                            "before": None,
+                            "after": {
+                                "article_id": "mobile-roaming",
+                                "locale": "pl-PL",
+                                "section_id": "9b1f0c2d7e4a",
+                                "heading_path": ["Poza UE"],
+                                "version": 4,
+                                "confidence": 0.81,
+                            },
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+    checked: int
+    changed: list[ImpactChange]

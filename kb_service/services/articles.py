@@ -150,6 +150,7 @@ def article_public(session: Session, article: Article) -> ArticlePublic:
         key=article.key,
         tags=article.tags,
         visibility=article.visibility,
+        review_by=article.review_by,
         translations=[
             TranslationPublic.model_validate(t, from_attributes=True)
             for t in translations_of(session, article.id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,16 @@ from kb_service.validation import (
     text_problem,
 )
 
-_KNOWN_FIELDS = {"id", "title", "locale", "tags", "translation_of", "visibility", "key"}
+_KNOWN_FIELDS = {
+    "id",
+    "title",
+    "locale",
+    "tags",
+    "translation_of",
+    "visibility",
+    "key",
+    "review_by",
+}
 
 
 @dataclass(frozen=True)
@@ -48,6 +58,7 @@ class ArticleFile:
     visibility: Visibility
     key: str | None
     meta: dict[str, Any]
+    review_by: date | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +123,12 @@ def _to_article_file(path: Path, text: str, meta: dict[str, Any], body: str) -> 
     visibility = str(meta.get("visibility", "public"))
     if visibility not in {v.value for v in Visibility}:
         raise fail("visibility", "'visibility' must be 'public' or 'internal'")
+    review_by = meta.get("review_by")
+    if review_by is not None and not isinstance(review_by, date):
+        try:
+            review_by = date.fromisoformat(str(review_by))
+        except ValueError:
+            raise fail("review_by", "'review_by' must be a date (YYYY-MM-DD)") from None
     if not body.strip():
         raise fail("---", "the article body is empty")
     translation_of = meta.get("translation_of")
@@ -126,6 +143,7 @@ def _to_article_file(path: Path, text: str, meta: dict[str, Any], body: str) -> 
         visibility=Visibility(visibility),
         key=str(meta["key"]) if meta.get("key") else None,
         meta={k: v for k, v in meta.items() if k not in _KNOWN_FIELDS},
+        review_by=review_by,
     )
     _check_rules(item, text)
     return item
@@ -217,6 +235,7 @@ def _import_one(
         article.tags != item.tags
         or article.meta != item.meta
         or article.visibility != item.visibility
+        or article.review_by != item.review_by
     ):
         # The operator's import skips review; a visibility change is still audited and raises
         # the KB revision, so that serving indexes learn of it.
@@ -228,6 +247,7 @@ def _import_one(
             visibility=item.visibility,
             may_change_visibility=True,
             meta=item.meta,
+            review_by=item.review_by,
         )
     version = publishing.publish_direct(
         session,
@@ -289,6 +309,8 @@ def _export_meta(
     if article.visibility != Visibility.public:
         meta["visibility"] = article.visibility.value
     meta["key"] = article.key
+    if article.review_by is not None:
+        meta["review_by"] = article.review_by.isoformat()
     meta.update(article.meta)
     return name, meta
 

@@ -20,6 +20,7 @@ from kb_service.models import (
     AnswerRecord,
     Article,
     Feedback,
+    QuestionTopic,
     Status,
     Visibility,
 )
@@ -153,6 +154,9 @@ def erase_customer(session: Session, customer_id: str) -> tuple[int, int]:
         for feedback in session.exec(select(Feedback).where(Feedback.answer_id == row.id)):
             session.delete(feedback)
             feedback_count += 1
+        link = session.get(QuestionTopic, row.id)  # its topic keeps only the counts of others
+        if link is not None:
+            session.delete(link)
     session.flush()
     for row in rows:
         session.delete(row)

@@ -21,6 +21,8 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from datetime import date
+from typing import Literal
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -143,6 +145,7 @@ def update_article_meta(
     visibility: Visibility | None,
     may_change_visibility: bool,
     meta: dict[str, object] | None = None,
+    review_by: date | None | Literal["keep"] = "keep",
 ) -> Article:
     """Tags, and visibility for all translations; ``None`` leaves a field as it is.
 
@@ -163,6 +166,8 @@ def update_article_meta(
         article.tags = tags
     if meta is not None:
         article.meta = meta
+    if review_by != "keep":
+        article.review_by = review_by
     if visibility is not None and changes_visibility:
         session.add(
             WorkflowEvent(

@@ -30,12 +30,13 @@ from kb_service.schemas.articles import (
     ArticleMetaUpdate,
     ArticlePublic,
     DraftUpdate,
+    ImpactReport,
     ReviewComment,
     RollbackRequest,
     VersionPublic,
     VersionSummary,
 )
-from kb_service.services import access, articles, publishing
+from kb_service.services import access, articles, impact, publishing
 from kb_service.services.articles import article_public
 from kb_service.validation import MAX_ARTICLE_CHARS, ArticleId, DbInt, Locale, Tag
 
@@ -82,7 +83,7 @@ def get_article(article: WorkflowArticle, session: SessionDep) -> ArticlePublic:
     return article_public(session, article)
 
 
-@router.patch("/{article_id}", summary="Change tags or visibility", responses=ERRORS)
+@router.patch("/{article_id}", summary="Change tags, visibility or review date", responses=ERRORS)
 def update_article(
     article_id: ArticleId,
     body: ArticleMetaUpdate,
@@ -91,7 +92,8 @@ def update_article(
     index: IndexDep,
     tasks: BackgroundTasks,
 ) -> ArticlePublic:
-    """Tags and visibility apply to all translations. Editors and reviewers change tags; a
+    """Tags, visibility and the review-by date (`review_by`, `null` clears it) apply to all
+    translations. Editors and reviewers change tags; a
     visibility change puts content in front of customers (or takes it away) without review,
     so it needs a reviewer (or admin): editors get 403. It is audited, raises the KB revision
     and re-indexes at once, so public channels follow it within a second or two."""
@@ -102,6 +104,7 @@ def update_article(
         tags=body.tags,
         visibility=body.visibility,
         may_change_visibility=access.may_change_visibility(key.role),
+        review_by=body.review_by if "review_by" in body.model_fields_set else "keep",
     )
     tasks.add_task(index.refresh_quietly)  # a no-op unless the visibility (KB revision) changed
     return article_public(session, article)
@@ -214,6 +217,36 @@ def rollback(
     )
     tasks.add_task(index.refresh_quietly)
     return VersionPublic.model_validate(version, from_attributes=True)
+
+
+@router.get(
+    "/{article_id}/translations/{locale}/impact",
+    summary="What publishing the draft would change",
+    responses=ERRORS,
+)
+def draft_impact(
+    article_id: ArticleId,
+    locale: Locale,
+    session: SessionDep,
+    key: Editor,
+    index: IndexDep,
+    settings: SettingsDep,
+    limit: Annotated[int, Query(ge=1, le=impact.MAX_LIMIT)] = 50,
+) -> ImpactReport:
+    """Replays the most recent distinct questions of the answer ledger (at most `limit`)
+    against the current draft as if it were published, in a temporary index (only the draft's
+    sections are embedded), and lists those whose answer would come from another article or
+    section, or would start or stop abstaining. `before`/`after` is `null` where the service
+    would abstain. Editors, reviewers and admins."""
+    return impact.draft_impact(
+        session,
+        index,
+        settings,
+        access.viewer_of(key.role),
+        article_id=article_id,
+        locale=locale,
+        limit=limit,
+    )
 
 
 @router.get("/{article_id}/translations/{locale}", summary="Get the live version", responses=ERRORS)
