@@ -1,7 +1,8 @@
 """Build a new index generation from the live documents.
 
-Sections whose content hash is already in the previous generation reuse its vector and
-keyword tokens, so publishing one article embeds only that article's changed sections.
+Sections whose reuse key (section id, plus the article's terms) is already in the previous
+generation reuse its vector and keyword tokens, so publishing one article embeds only that
+article's changed sections, and a tag change re-embeds that article's sections.
 """
 
 from __future__ import annotations
@@ -27,12 +28,16 @@ from indexer.split import MarkdownSplitter
 log = logging.getLogger(__name__)
 EMBED_BATCH = 64
 
+INDEX_TERMS = True
+"""Index each article's tags, keywords and synonyms with its sections (``KB_INDEX_TAGS``)."""
+
 
 def split_documents(
-    documents: Sequence[SourceDocument], splitter: MarkdownSplitter
+    documents: Sequence[SourceDocument], splitter: MarkdownSplitter, *, index_terms: bool = True
 ) -> list[IndexedSection]:
     sections: list[IndexedSection] = []
     for doc in documents:
+        terms = _clean_terms(doc.terms) if index_terms else ()
         namespace = f"{doc.article_id}\x1f{doc.locale}\x1f{doc.title}"
         for part in splitter.split(doc.markdown, namespace=namespace):
             sections.append(
@@ -49,9 +54,22 @@ def split_documents(
                     content_hash=doc.content_hash,
                     internal=doc.internal,
                     position=part.position,
+                    terms=terms,
                 )
             )
     return sections
+
+
+def _clean_terms(terms: Sequence[str]) -> tuple[str, ...]:
+    """Terms once each (case-insensitively), in the editor's order, without blanks."""
+    seen: set[str] = set()
+    kept: list[str] = []
+    for term in terms:
+        text = " ".join(term.split())
+        if text and text.casefold() not in seen:
+            seen.add(text.casefold())
+            kept.append(text)
+    return tuple(kept)
 
 
 def build_index(
@@ -62,20 +80,24 @@ def build_index(
     previous: HybridIndex | None = None,
     ann_threshold: int = ANN_THRESHOLD,
     progress: bool | None = None,
+    index_terms: bool = INDEX_TERMS,
 ) -> HybridIndex:
-    """A complete new generation; ``previous`` is only read, never changed."""
+    """A complete new generation; ``previous`` is only read, never changed.
+
+    ``index_terms``: add each article's terms (tags, keywords, synonyms) to its sections."""
     splitter = MarkdownSplitter(
         max_tokens=max(64, embedder.max_tokens - 40), count_tokens=embedder.count_tokens
     )
-    sections = split_documents(documents, splitter)
+    sections = split_documents(documents, splitter, index_terms=index_terms)
     known = _reusable(previous)
-    missing = [s for s in sections if s.section_id not in known]
+    missing = [s for s in sections if s.reuse_key() not in known]
     fresh = _embed(missing, embedder, progress)
     vectors = np.zeros((len(sections), embedder.dimension), dtype=np.float32)
     views = np.zeros_like(vectors) if embedder.view_name else None
     tokens: list[list[str]] = []
     for row, section in enumerate(sections):
-        vector, view, words = known.get(section.section_id) or fresh[section.section_id]
+        key = section.reuse_key()
+        vector, view, words = known.get(key) or fresh[key]
         vectors[row] = vector
         if views is not None and view is not None:
             views[row] = view
@@ -96,6 +118,7 @@ def build_index(
         sections=len(sections),
         dense_index=kind_of(dense),
         view=embedder.view_name,
+        terms=index_terms,
     )
     keyword = KeywordIndex.build(tokens)
     return HybridIndex(manifest, sections, tokens, vectors, dense, keyword, views)
@@ -108,9 +131,9 @@ Reusable = dict[str, tuple[Row, Row | None, list[str]]]
 def _reusable(previous: HybridIndex | None) -> Reusable:
     if previous is None:
         return {}
-    views = previous.views
+    views, vectors, tokens = previous.views, previous.vectors, previous.tokens
     return {
-        s.section_id: (previous.vectors[i], None if views is None else views[i], previous.tokens[i])
+        s.reuse_key(): (vectors[i], None if views is None else views[i], tokens[i])
         for i, s in enumerate(previous.sections)
     }
 
@@ -122,7 +145,7 @@ def _embed(sections: list[IndexedSection], embedder: Embedder, progress: bool | 
         for row, section in enumerate(batch):
             words = analyze(section.passage_text(), language_of(section.locale))
             view = None if encoded.views is None else encoded.views[row]
-            out[section.section_id] = (encoded.vectors[row], view, words)
+            out[section.reuse_key()] = (encoded.vectors[row], view, words)
     return out
 
 

@@ -38,6 +38,7 @@ class Manifest:
     dense_index: str
     keyword_index: str = "bm25s"
     view: str = ""  # the second dense view's name ("" when none); it must match the embedder
+    terms: bool = False  # articles' tags/keywords/synonyms indexed (older generations: no)
     format: int = 1
 
     def to_json(self) -> dict[str, Any]:

@@ -228,6 +228,13 @@ def bench_retrieval(
             "and still ask every question: the other languages must cross languages."
         ),
     ] = None,
+    tags: Annotated[
+        bool | None,
+        typer.Option(
+            "--tags/--no-tags",
+            help="Index articles' tags, keywords and synonyms (default: KB_INDEX_TAGS).",
+        ),
+    ] = None,
 ) -> None:
     """Import a dataset into a temporary KB, index it and score every query.
 
@@ -245,6 +252,7 @@ def bench_retrieval(
         typo_rate=typo_rate,
         strip_diacritics=strip_diacritics,
         only_locale=only_locale,
+        index_tags=tags,
     )
     typer.echo(json.dumps(report.as_json()) if as_json else report.as_text())
 

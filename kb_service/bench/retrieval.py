@@ -6,7 +6,7 @@ import re
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,8 @@ class RetrievalReport:
     strip_diacritics: bool = False
     questions_changed: int = 0
     only_locale: str | None = None
+    unanswerable: int = 0
+    index_tags: bool = True
     per_language: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
@@ -62,7 +64,13 @@ class RetrievalReport:
             f"query latency p50 {self.latency_ms_p50:.1f} ms, p95 {self.latency_ms_p95:.1f} ms",
         ]
         if self.only_locale:
-            lines.insert(1, f"knowledge base: only the {self.only_locale} articles")
+            lines.insert(
+                1,
+                f"knowledge base: only the {self.only_locale} articles; {self.unanswerable} "
+                "questions whose article it lacks left out",
+            )
+        if not self.index_tags:
+            lines.insert(1, "tags, keywords and synonyms not indexed (--no-tags)")
         if self.typo_rate or self.strip_diacritics:
             lines.insert(
                 1,
@@ -88,6 +96,7 @@ def run_retrieval_bench(
     typo_rate: float = 0.0,
     strip_diacritics: bool = False,
     only_locale: str | None = None,
+    index_tags: bool | None = None,
     base: Settings | None = None,
     embedder: Embedder | None = None,
 ) -> RetrievalReport:
@@ -95,7 +104,9 @@ def run_retrieval_bench(
 
     ``only_locale`` keeps only that locale's articles (translations stand in for their
     original, under the original's id) while every question is still asked: questions in the
-    other languages must cross languages.
+    other languages must cross languages. Questions whose relevant articles are all missing
+    from that locale are left out (no ranking could find them). ``index_tags`` overrides
+    ``KB_INDEX_TAGS``.
 
     ``embedder`` is for tests that already hold the model; the command loads it, and times
     the load, like the service does at start-up.
@@ -111,12 +122,17 @@ def run_retrieval_bench(
                 "keyword_weight": keyword_weight
                 if keyword_weight is not None
                 else base.keyword_weight,
+                "index_tags": base.index_tags if index_tags is None else index_tags,
             }
         )
         engine = make_engine(settings)
         articles = root
+        unanswerable = 0
         if only_locale:
-            articles = _one_locale_copy(root, only_locale, Path(tmp) / "articles")
+            articles, kept = _one_locale_copy(root, only_locale, Path(tmp) / "articles")
+            answerable = [q for q in dataset.queries if kept & set(dataset.qrels[q.id])]
+            unanswerable = len(dataset.queries) - len(answerable)
+            dataset = replace(dataset, queries=answerable)
         with session_scope(engine) as session:
             import_folder(session, articles, actor=Actor("bench"), max_chars=10**9)
         started = time.perf_counter()
@@ -158,15 +174,16 @@ def run_retrieval_bench(
     )
     report.typo_rate, report.strip_diacritics = typo_rate, strip_diacritics
     report.questions_changed = changed
-    report.only_locale = only_locale
+    report.only_locale, report.unanswerable = only_locale, unanswerable
+    report.index_tags = settings.index_tags
     return report
 
 
-def _one_locale_copy(root: Path, locale: str, target: Path) -> Path:
+def _one_locale_copy(root: Path, locale: str, target: Path) -> tuple[Path, set[str]]:
     """Copy ``root``'s articles in ``locale`` to ``target``; a translation becomes a stand-alone
     article under its original's id, so the qrels (which name originals) still apply."""
     target.mkdir(parents=True)
-    kept = 0
+    kept: set[str] = set()
     for path in sorted(article_folder(root).rglob("*.md")):
         if path.name.lower() == "readme.md":
             continue
@@ -176,7 +193,7 @@ def _one_locale_copy(root: Path, locale: str, target: Path) -> Path:
             continue  # the import of the full dataset reports these
         if item.locale != locale:
             continue
-        kept += 1
+        kept.add(item.article_id)
         if item.translation_of is None:
             shutil.copyfile(path, target / path.name)
             continue
@@ -186,7 +203,7 @@ def _one_locale_copy(root: Path, locale: str, target: Path) -> Path:
         (target / path.name).write_text(text, encoding="utf-8")
     if not kept:
         raise ValidationFailed(f"{root} has no articles in locale {locale!r}.")
-    return target
+    return target, kept
 
 
 def _report(

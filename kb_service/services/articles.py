@@ -149,6 +149,8 @@ def article_public(session: Session, article: Article) -> ArticlePublic:
         id=article.id,
         key=article.key,
         tags=article.tags,
+        keywords=article.keywords,
+        synonyms=article.synonyms,
         visibility=article.visibility,
         translations=[
             TranslationPublic.model_validate(t, from_attributes=True)
