@@ -300,13 +300,13 @@ def _export_meta(
     is_translation = translation.translation_of_locale is not None
     name = f"{article.id}.{translation.locale}" if is_translation else article.id
     meta: dict[str, Any] = {"id": name, "title": title, "locale": translation.locale}
-    for name, values in (
+    for field_name, values in (
         ("tags", article.tags),
         ("keywords", article.keywords),
         ("synonyms", article.synonyms),
     ):
-        if values and not is_translation:
-            meta[name] = values
+        if values:  # on translations too (as editors write them), though only originals set them
+            meta[field_name] = values
     if is_translation:
         meta["translation_of"] = article.id
     if article.visibility != Visibility.public:
