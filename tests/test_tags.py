@@ -19,6 +19,7 @@ from kb_service.db import make_engine
 from kb_service.models import Article, Role
 from kb_service.services.articles import kb_revision
 from kb_service.services.content_io import export_folder, import_folder
+from kb_service.services.indexing import IndexService
 from kb_service.services.publishing import Actor
 from tests.conftest import Api, publish
 
@@ -189,3 +190,27 @@ def test_the_bench_keeps_only_one_locale_and_leaves_out_what_it_cannot_answer(
     assert "not indexed (--no-tags)" in text
     full = run_retrieval_bench(dataset, base=base, embedder=HashingEmbedder())
     assert full.sections == 3 and full.queries == 2 and full.unanswerable == 0
+
+
+def test_switching_kb_index_tags_rebuilds_even_at_the_same_kb_revision(
+    settings: Settings, tmp_path: Path
+) -> None:
+    source = tmp_path / "in"
+    source.mkdir()
+    (source / "esim.md").write_text(
+        "---\nid: esim\ntitle: eSIM\nlocale: en-GB\ntags: [teleport]\n---\n" + BODY,
+        encoding="utf-8",
+    )
+    engine = make_engine(settings)
+    with Session(engine) as session:
+        assert not import_folder(session, source, actor=OPERATOR).problems
+    tagged = IndexService(settings, engine, HashingEmbedder())
+    assert tagged.refresh() and tagged.current is not None and tagged.current.manifest.terms
+    assert tagged.refresh() is False
+    plain = IndexService(
+        settings.model_copy(update={"index_tags": False}), engine, HashingEmbedder()
+    )
+    plain.current = tagged.current
+    assert plain.refresh() is True  # same KB revision, but the terms must go
+    assert plain.current is not None and not plain.current.manifest.terms
+    assert "teleport" not in plain.current.tokens[0]
