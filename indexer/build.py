@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 
@@ -31,13 +32,22 @@ EMBED_BATCH = 64
 INDEX_TERMS = True
 """Index each article's tags, keywords and synonyms with its sections (``KB_INDEX_TAGS``)."""
 
+TERM_MAX_SHARE = 0.1
+"""A term carried by more than this share of a language's articles (and by more than
+``TERM_MIN_SPREAD`` of them) is left out of that language's sections: a category tag
+("billing" on a quarter of the articles) tells no article apart, and in every passage it pulls
+their vectors together."""
+TERM_MIN_SPREAD = 2
+
 
 def split_documents(
     documents: Sequence[SourceDocument], splitter: MarkdownSplitter, *, index_terms: bool = True
 ) -> list[IndexedSection]:
     sections: list[IndexedSection] = []
+    common = _common_terms(documents) if index_terms else {}
     for doc in documents:
-        terms = _clean_terms(doc.terms) if index_terms else ()
+        language = language_of(doc.locale)
+        terms = _clean_terms(doc.terms, common.get(language, frozenset())) if index_terms else ()
         namespace = f"{doc.article_id}\x1f{doc.locale}\x1f{doc.title}"
         for part in splitter.split(doc.markdown, namespace=namespace):
             sections.append(
@@ -60,9 +70,10 @@ def split_documents(
     return sections
 
 
-def _clean_terms(terms: Sequence[str]) -> tuple[str, ...]:
-    """Terms once each (case-insensitively), in the editor's order, without blanks."""
-    seen: set[str] = set()
+def _clean_terms(terms: Sequence[str], common: frozenset[str] = frozenset()) -> tuple[str, ...]:
+    """Terms once each (case-insensitively), in the editor's order, without blanks and
+    without the ``common`` ones (casefolded)."""
+    seen: set[str] = set(common)
     kept: list[str] = []
     for term in terms:
         text = " ".join(term.split())
@@ -70,6 +81,23 @@ def _clean_terms(terms: Sequence[str]) -> tuple[str, ...]:
             seen.add(text.casefold())
             kept.append(text)
     return tuple(kept)
+
+
+def _common_terms(documents: Sequence[SourceDocument]) -> dict[str, frozenset[str]]:
+    """Per language, the casefolded terms on too many of its articles to tell them apart
+    (see ``TERM_MAX_SHARE``)."""
+    by_language: dict[str, dict[str, set[str]]] = {}
+    for doc in documents:
+        articles = by_language.setdefault(language_of(doc.locale), {})
+        articles.setdefault(doc.article_id, set()).update(
+            " ".join(t.split()).casefold() for t in doc.terms
+        )
+    common = {}
+    for language, articles in by_language.items():
+        counts = Counter(term for terms in articles.values() for term in terms)
+        limit = max(TERM_MIN_SPREAD, TERM_MAX_SHARE * len(articles))
+        common[language] = frozenset(term for term, count in counts.items() if count > limit)
+    return common
 
 
 def build_index(
