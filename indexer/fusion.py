@@ -49,7 +49,7 @@ VIEW_WEIGHT = 0.6
 KEYWORD_Z_CAP = 8.0
 """Largest keyword z-score counted (see module docstring)."""
 
-CROSS_LANGUAGE_KEYWORD_FACTOR = 1.0
+CROSS_LANGUAGE_KEYWORD_FACTOR = 0.5
 """Keyword weight multiplier for a section in another language than the question's; set on
 the demo content with one language at a time (``kb bench retrieval --only-locale``)."""
 

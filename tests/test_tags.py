@@ -214,3 +214,16 @@ def test_switching_kb_index_tags_rebuilds_even_at_the_same_kb_revision(
     assert plain.refresh() is True  # same KB revision, but the terms must go
     assert plain.current is not None and not plain.current.manifest.terms
     assert "teleport" not in plain.current.tokens[0]
+
+
+def test_a_term_on_many_of_a_languages_articles_is_left_out() -> None:
+    docs = [
+        SourceDocument(f"a{i}", f"K{i}", "en-GB", 1, f"Article {i}", BODY, "h", False, terms)
+        for i, terms in enumerate([("billing", "direct debit"), ("billing",), ("billing",)])
+    ]
+    docs.append(SourceDocument("p", "K9", "pl-PL", 1, "Artykuł", BODY, "h", False, ("billing",)))
+    index = build_index(docs, embedder=HashingEmbedder(), kb_revision=1)
+    terms = {(s.article_id, s.locale): s.terms for s in index.sections}
+    # three of three English articles: it tells none apart; the one Polish article keeps it
+    assert terms[("a0", "en-GB")] == ("direct debit",) and terms[("a1", "en-GB")] == ()
+    assert terms[("p", "pl-PL")] == ("billing",)
