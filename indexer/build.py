@@ -1,7 +1,8 @@
 """Build a new index generation from the live documents.
 
-Sections whose content hash is already in the previous generation reuse its vector and
-keyword tokens, so publishing one article embeds only that article's changed sections. A
+Sections whose reuse key (section id, plus the article's terms) is already in the previous
+generation reuse its vector and keyword tokens, so publishing one article embeds only that
+article's changed sections, and a tag change re-embeds that article's sections. A
 ``VectorStore`` (given by the caller, e.g. the service's database) is asked for the vectors of the
 other sections before any is embedded, and is given the vectors embedded here: replicas that
 share one store embed each passage once between them. The indexer knows only the protocol.
@@ -12,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import sys
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Protocol
@@ -32,12 +34,25 @@ from indexer.split import MarkdownSplitter
 log = logging.getLogger(__name__)
 EMBED_BATCH = 64
 
+INDEX_TERMS = True
+"""Index each article's tags, keywords and synonyms with its sections (``KB_INDEX_TAGS``)."""
+
+TERM_MAX_SHARE = 0.1
+"""A term carried by more than this share of a language's articles (and by more than
+``TERM_MIN_SPREAD`` of them) is left out of that language's sections: a category tag
+("billing" on a quarter of the articles) tells no article apart, and in every passage it pulls
+their vectors together."""
+TERM_MIN_SPREAD = 2
+
 
 def split_documents(
-    documents: Sequence[SourceDocument], splitter: MarkdownSplitter
+    documents: Sequence[SourceDocument], splitter: MarkdownSplitter, *, index_terms: bool = True
 ) -> list[IndexedSection]:
     sections: list[IndexedSection] = []
+    common = _common_terms(documents) if index_terms else {}
     for doc in documents:
+        language = language_of(doc.locale)
+        terms = _clean_terms(doc.terms, common.get(language, frozenset())) if index_terms else ()
         namespace = f"{doc.article_id}\x1f{doc.locale}\x1f{doc.title}"
         for part in splitter.split(doc.markdown, namespace=namespace):
             sections.append(
@@ -54,6 +69,7 @@ def split_documents(
                     content_hash=doc.content_hash,
                     internal=doc.internal,
                     position=part.position,
+                    terms=terms,
                 )
             )
     return sections
@@ -81,6 +97,36 @@ def store_model_key(embedder: Embedder) -> str:
     return f"{embedder.name}|{embedder.dimension}|{embedder.view_name}"
 
 
+def _clean_terms(terms: Sequence[str], common: frozenset[str] = frozenset()) -> tuple[str, ...]:
+    """Terms once each (case-insensitively), in the editor's order, without blanks and
+    without the ``common`` ones (casefolded)."""
+    seen: set[str] = set(common)
+    kept: list[str] = []
+    for term in terms:
+        text = " ".join(term.split())
+        if text and text.casefold() not in seen:
+            seen.add(text.casefold())
+            kept.append(text)
+    return tuple(kept)
+
+
+def _common_terms(documents: Sequence[SourceDocument]) -> dict[str, frozenset[str]]:
+    """Per language, the casefolded terms on too many of its articles to tell them apart
+    (see ``TERM_MAX_SHARE``)."""
+    by_language: dict[str, dict[str, set[str]]] = {}
+    for doc in documents:
+        articles = by_language.setdefault(language_of(doc.locale), {})
+        articles.setdefault(doc.article_id, set()).update(
+            " ".join(t.split()).casefold() for t in doc.terms
+        )
+    common = {}
+    for language, articles in by_language.items():
+        counts = Counter(term for terms in articles.values() for term in terms)
+        limit = max(TERM_MIN_SPREAD, TERM_MAX_SHARE * len(articles))
+        common[language] = frozenset(term for term, count in counts.items() if count > limit)
+    return common
+
+
 def build_index(
     documents: Sequence[SourceDocument],
     *,
@@ -90,29 +136,33 @@ def build_index(
     ann_threshold: int = ANN_THRESHOLD,
     progress: bool | None = None,
     store: VectorStore | None = None,
+    index_terms: bool = INDEX_TERMS,
 ) -> HybridIndex:
-    """A complete new generation; ``previous`` is only read, never changed."""
+    """A complete new generation; ``previous`` is only read, never changed.
+
+    ``index_terms``: add each article's terms (tags, keywords, synonyms) to its sections."""
     splitter = MarkdownSplitter(
         max_tokens=max(64, embedder.max_tokens - 40), count_tokens=embedder.count_tokens
     )
-    sections = split_documents(documents, splitter)
+    sections = split_documents(documents, splitter, index_terms=index_terms)
     known = _reusable(previous)
-    missing = [s for s in sections if s.section_id not in known]
+    missing = [s for s in sections if s.reuse_key() not in known]
     if store is not None and missing:
         known.update(_stored(missing, embedder, store))
-        missing = [s for s in sections if s.section_id not in known]
+        missing = [s for s in sections if s.reuse_key() not in known]
     fresh = _embed(missing, embedder, progress)
     if store is not None and fresh:
-        by_hash = {s.section_id: passage_hash(s) for s in missing}
+        by_hash = {s.reuse_key(): passage_hash(s) for s in missing}
         store.save(
             store_model_key(embedder),
-            {by_hash[sid]: (vector, view) for sid, (vector, view, _) in fresh.items()},
+            {by_hash[key]: (vector, view) for key, (vector, view, _) in fresh.items()},
         )
     vectors = np.zeros((len(sections), embedder.dimension), dtype=np.float32)
     views = np.zeros_like(vectors) if embedder.view_name else None
     tokens: list[list[str]] = []
     for row, section in enumerate(sections):
-        vector, view, words = known.get(section.section_id) or fresh[section.section_id]
+        key = section.reuse_key()
+        vector, view, words = known.get(key) or fresh[key]
         vectors[row] = vector
         if views is not None and view is not None:
             views[row] = view
@@ -133,30 +183,31 @@ def build_index(
         sections=len(sections),
         dense_index=kind_of(dense),
         view=embedder.view_name,
+        terms=index_terms,
     )
     keyword = KeywordIndex.build(tokens)
     return HybridIndex(manifest, sections, tokens, vectors, dense, keyword, views)
 
 
 def _stored(sections: list[IndexedSection], embedder: Embedder, store: VectorStore) -> Reusable:
-    hashes = {s.section_id: passage_hash(s) for s in sections}
+    hashes = {s.reuse_key(): passage_hash(s) for s in sections}
     found = store.load(store_model_key(embedder), sorted(set(hashes.values())))
     out: Reusable = {}
     for section in sections:
-        stored = found.get(hashes[section.section_id])
+        stored = found.get(hashes[section.reuse_key()])
         if stored is None or (embedder.view_name and stored[1] is None):
             continue
         words = analyze(section.passage_text(), language_of(section.locale))
-        out[section.section_id] = (stored[0], stored[1], words)
+        out[section.reuse_key()] = (stored[0], stored[1], words)
     return out
 
 
 def _reusable(previous: HybridIndex | None) -> Reusable:
     if previous is None:
         return {}
-    views = previous.views
+    views, vectors, tokens = previous.views, previous.vectors, previous.tokens
     return {
-        s.section_id: (previous.vectors[i], None if views is None else views[i], previous.tokens[i])
+        s.reuse_key(): (vectors[i], None if views is None else views[i], tokens[i])
         for i, s in enumerate(previous.sections)
     }
 
@@ -168,7 +219,7 @@ def _embed(sections: list[IndexedSection], embedder: Embedder, progress: bool | 
         for row, section in enumerate(batch):
             words = analyze(section.passage_text(), language_of(section.locale))
             view = None if encoded.views is None else encoded.views[row]
-            out[section.section_id] = (encoded.vectors[row], view, words)
+            out[section.reuse_key()] = (encoded.vectors[row], view, words)
     return out
 
 

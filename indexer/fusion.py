@@ -9,6 +9,9 @@ Fusion is a weighted sum of per-query z-scores::
   average document".
 * A side with no spread (all zeros: a Ukrainian question over Polish articles, a query of
   unknown words) has z = 0 everywhere, so the fused ranking is exactly the dense ranking.
+* ``keyword_weight`` may be one weight per document: the search lowers it for sections in
+  another language than the question's (``CROSS_LANGUAGE_KEYWORD_FACTOR``), where BM25 over
+  two languages' lemmas is mostly noise; the dense side is multilingual.
 * The cap stops a single rare-word match (whose z-score grows like sqrt(n_docs) when it is
   the only matching document) from outvoting the dense side on its own.
 
@@ -28,6 +31,7 @@ from numpy.typing import NDArray
 
 __all__ = [
     "CONFIDENCE_MIDPOINT",
+    "CROSS_LANGUAGE_KEYWORD_FACTOR",
     "KEYWORD_WEIGHT",
     "KEYWORD_Z_CAP",
     "VIEW_WEIGHT",
@@ -44,6 +48,10 @@ VIEW_WEIGHT = 0.6
 
 KEYWORD_Z_CAP = 8.0
 """Largest keyword z-score counted (see module docstring)."""
+
+CROSS_LANGUAGE_KEYWORD_FACTOR = 0.5
+"""Keyword weight multiplier for a section in another language than the question's; set on
+the demo content with one language at a time (``kb bench retrieval --only-locale``)."""
 
 FloatVector = NDArray[np.float32]
 
@@ -66,7 +74,7 @@ def fuse(
     dense: NDArray[np.floating],
     keyword: NDArray[np.floating],
     *,
-    keyword_weight: float = KEYWORD_WEIGHT,
+    keyword_weight: float | NDArray[np.floating] = KEYWORD_WEIGHT,
     view: NDArray[np.floating] | None = None,
     view_weight: float = VIEW_WEIGHT,
 ) -> FloatVector:
@@ -75,7 +83,7 @@ def fuse(
     if dense.shape != keyword.shape or (view is not None and view.shape != dense.shape):
         raise ValueError(f"score vectors differ in shape: {dense.shape} vs {keyword.shape}")
     keyword_z = np.minimum(zscore(keyword), KEYWORD_Z_CAP)
-    fused = zscore(dense) + np.float32(keyword_weight) * keyword_z
+    fused = zscore(dense) + np.asarray(keyword_weight, dtype=np.float32) * keyword_z
     if view is not None:
         fused = fused + np.float32(view_weight) * zscore(view)
     return fused.astype(np.float32)

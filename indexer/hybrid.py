@@ -19,7 +19,13 @@ from indexer.dense import dense_scores
 from indexer.diacritics import DiacriticRestorer
 from indexer.documents import IndexedSection
 from indexer.embed import Embedder
-from indexer.fusion import CONFIDENCE_MIDPOINT, KEYWORD_WEIGHT, confidence, fuse
+from indexer.fusion import (
+    CONFIDENCE_MIDPOINT,
+    CROSS_LANGUAGE_KEYWORD_FACTOR,
+    KEYWORD_WEIGHT,
+    confidence,
+    fuse,
+)
 from indexer.keyword import KeywordIndex
 from indexer.locales import detect_language, language_of
 
@@ -38,6 +44,7 @@ class Manifest:
     dense_index: str
     keyword_index: str = "bm25s"
     view: str = ""  # the second dense view's name ("" when none); it must match the embedder
+    terms: bool = False  # articles' tags/keywords/synonyms indexed (older generations: no)
     format: int = 1
 
     def to_json(self) -> dict[str, Any]:
@@ -73,6 +80,9 @@ class HybridIndex:
     views: NDArray[np.float32] | None = None
     _by_article: dict[str, list[int]] = field(default_factory=dict, repr=False)
     _languages: frozenset[str] = field(default_factory=frozenset, repr=False)
+    _section_languages: NDArray[np.str_] = field(
+        default_factory=lambda: np.zeros(0, str), repr=False
+    )
     _internal: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, bool), repr=False)
     _restorer: DiacriticRestorer = field(default_factory=lambda: DiacriticRestorer(()), repr=False)
 
@@ -81,7 +91,8 @@ class HybridIndex:
         for i, section in enumerate(self.sections):
             grouped[section.article_id].append(i)
         self._by_article = dict(grouped)
-        self._languages = frozenset(language_of(s.locale) for s in self.sections)
+        self._section_languages = np.array([language_of(s.locale) for s in self.sections])
+        self._languages = frozenset(self._section_languages.tolist())
         self._internal = np.fromiter((s.internal for s in self.sections), dtype=bool)
         self._restorer = DiacriticRestorer(s.passage_text() for s in self.sections)
 
@@ -115,7 +126,8 @@ class HybridIndex:
         view = None
         if self.views is not None and encoded.views is not None:
             view = self.views @ encoded.views[0]
-        fused = fuse(dense, keyword, view=view, keyword_weight=keyword_weight)
+        weights = self._keyword_weights(language, keyword_weight)
+        fused = fuse(dense, keyword, view=view, keyword_weight=weights)
         if not include_internal:
             fused = np.where(self._internal, -np.inf, fused).astype(np.float32)
         hits = [
@@ -130,6 +142,19 @@ class HybridIndex:
             for i, fallback in self._collect(fused, locale, language, limit)
         ]
         return SearchResult(hits, language, revision, query)
+
+    def _keyword_weights(
+        self, language: str | None, keyword_weight: float
+    ) -> float | NDArray[np.float32]:
+        """The keyword weight per section: lowered where the section's language is not the
+        question's (lemmas of two languages rarely meet; names, numbers and tags still may).
+        An unknown question language keeps the one weight."""
+        if language is None or CROSS_LANGUAGE_KEYWORD_FACTOR == 1.0:
+            return keyword_weight
+        cross = keyword_weight * CROSS_LANGUAGE_KEYWORD_FACTOR
+        return np.where(self._section_languages == language, keyword_weight, cross).astype(
+            np.float32
+        )
 
     def _collect(
         self, fused: NDArray[np.float32], locale: str | None, language: str | None, limit: int

@@ -221,6 +221,20 @@ def bench_retrieval(
     strip_diacritics: Annotated[
         bool, typer.Option(help='Ask every question without diacritics ("oplata" for "opłata").')
     ] = False,
+    only_locale: Annotated[
+        str | None,
+        typer.Option(
+            help="Keep only this locale's articles (translations under their original's id) "
+            "and still ask every question: the other languages must cross languages."
+        ),
+    ] = None,
+    tags: Annotated[
+        bool | None,
+        typer.Option(
+            "--tags/--no-tags",
+            help="Index articles' tags, keywords and synonyms (default: KB_INDEX_TAGS).",
+        ),
+    ] = None,
 ) -> None:
     """Import a dataset into a temporary KB, index it and score every query.
 
@@ -237,6 +251,8 @@ def bench_retrieval(
         keyword_weight=keyword_weight,
         typo_rate=typo_rate,
         strip_diacritics=strip_diacritics,
+        only_locale=only_locale,
+        index_tags=tags,
     )
     typer.echo(json.dumps(report.as_json()) if as_json else report.as_text())
 

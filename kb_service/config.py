@@ -10,6 +10,7 @@ from pathlib import Path
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from indexer.build import INDEX_TERMS
 from indexer.dense import ANN_THRESHOLD
 from indexer.fusion import CONFIDENCE_MIDPOINT, KEYWORD_WEIGHT
 from kb_service.services.channels import MIN_CONFIDENCE
@@ -57,6 +58,11 @@ class Settings(BaseSettings):
         "measured by `kb bench ann`); below it, exact search is fast enough.",
     )
     keyword_weight: float = Field(KEYWORD_WEIGHT, description="Weight of BM25 in the fusion.")
+    index_tags: bool = Field(
+        INDEX_TERMS,
+        description="Index each article's tags, keywords and synonyms with every section (one "
+        "short line in the passage text); changing it rebuilds the index at start-up.",
+    )
     confidence_midpoint: float = Field(
         CONFIDENCE_MIDPOINT,
         description="Dense cosine at which answer confidence is 0.5; calibrated for "

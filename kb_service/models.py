@@ -48,6 +48,14 @@ class Article(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=120)
     key: str = Field(unique=True, index=True, max_length=20)
     tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # Words customers use for the article that its text may lack (front matter ``keywords``,
+    # ``synonyms``); indexed with its sections like the tags, but not used to filter.
+    keywords: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
+    )
+    synonyms: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
+    )
     visibility: Visibility = Visibility.public
     # Front matter fields we do not interpret (source, ...), kept so export round-trips.
     meta: dict[str, object] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

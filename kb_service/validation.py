@@ -203,9 +203,10 @@ def check_title(title: str) -> None:
     check_line(title, "title")
 
 
-def check_tags(tags: list[str]) -> None:
+def check_tags(tags: list[str], what: str = "tag") -> None:
+    """Tags, and the keywords and synonyms that follow the same rules (``what`` names them)."""
     for tag in tags:
-        _refuse(tag_problem(tag), f"tag {tag!r}")
+        _refuse(tag_problem(tag), f"{what} {tag!r}")
 
 
 def check_customer_id(customer_id: str) -> None:

@@ -22,5 +22,5 @@ def test_an_unreachable_postgresql_is_storage_unavailable_with_retry_after(tmp_p
     with pytest.raises(StorageUnavailable) as caught:
         make_engine(settings)
     assert caught.value.status == 503
-    assert caught.value.extra == {"retry_after": 7}
+    assert caught.value.headers() == {"Retry-After": "7"}
     assert "cannot be reached" in caught.value.detail

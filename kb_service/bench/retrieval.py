@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
+import shutil
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,13 @@ from kb_service.bench.metrics import mrr_at, ndcg_at, percentile, recall_at, suc
 from kb_service.bench.noise import add_noise
 from kb_service.config import Settings, get_settings
 from kb_service.db import make_engine, session_scope
-from kb_service.services.content_io import import_folder
+from kb_service.errors import ValidationFailed
+from kb_service.services.content_io import (
+    FileProblemError,
+    article_folder,
+    import_folder,
+    read_article_file,
+)
 from kb_service.services.indexing import IndexService
 from kb_service.services.publishing import Actor
 from kb_service.services.searching import search_sections
@@ -38,6 +46,9 @@ class RetrievalReport:
     typo_rate: float = 0.0
     strip_diacritics: bool = False
     questions_changed: int = 0
+    only_locale: str | None = None
+    unanswerable: int = 0
+    index_tags: bool = True
     per_language: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
@@ -52,6 +63,14 @@ class RetrievalReport:
             f"model load {self.model_load_seconds:.1f} s, index build {self.index_seconds:.1f} s, "
             f"query latency p50 {self.latency_ms_p50:.1f} ms, p95 {self.latency_ms_p95:.1f} ms",
         ]
+        if self.only_locale:
+            lines.insert(
+                1,
+                f"knowledge base: only the {self.only_locale} articles; {self.unanswerable} "
+                "questions whose article it lacks left out",
+            )
+        if not self.index_tags:
+            lines.insert(1, "tags, keywords and synonyms not indexed (--no-tags)")
         if self.typo_rate or self.strip_diacritics:
             lines.insert(
                 1,
@@ -76,10 +95,18 @@ def run_retrieval_bench(
     keyword_weight: float | None = None,
     typo_rate: float = 0.0,
     strip_diacritics: bool = False,
+    only_locale: str | None = None,
+    index_tags: bool | None = None,
     base: Settings | None = None,
     embedder: Embedder | None = None,
 ) -> RetrievalReport:
     """Score ``root``'s queries (optionally one split, optionally typed with noise).
+
+    ``only_locale`` keeps only that locale's articles (translations stand in for their
+    original, under the original's id) while every question is still asked: questions in the
+    other languages must cross languages. Questions whose relevant articles are all missing
+    from that locale are left out (no ranking could find them). ``index_tags`` overrides
+    ``KB_INDEX_TAGS``.
 
     ``embedder`` is for tests that already hold the model; the command loads it, and times
     the load, like the service does at start-up.
@@ -95,11 +122,19 @@ def run_retrieval_bench(
                 "keyword_weight": keyword_weight
                 if keyword_weight is not None
                 else base.keyword_weight,
+                "index_tags": base.index_tags if index_tags is None else index_tags,
             }
         )
         engine = make_engine(settings)
+        articles = root
+        unanswerable = 0
+        if only_locale:
+            articles, kept = _one_locale_copy(root, only_locale, Path(tmp) / "articles")
+            answerable = [q for q in dataset.queries if kept & set(dataset.qrels[q.id])]
+            unanswerable = len(dataset.queries) - len(answerable)
+            dataset = replace(dataset, queries=answerable)
         with session_scope(engine) as session:
-            import_folder(session, root, actor=Actor("bench"), max_chars=10**9)
+            import_folder(session, articles, actor=Actor("bench"), max_chars=10**9)
         started = time.perf_counter()
         if embedder is None:
             embedder = load_embedder(settings.embedding_model, model_cache=settings.model_cache)
@@ -139,7 +174,36 @@ def run_retrieval_bench(
     )
     report.typo_rate, report.strip_diacritics = typo_rate, strip_diacritics
     report.questions_changed = changed
+    report.only_locale, report.unanswerable = only_locale, unanswerable
+    report.index_tags = settings.index_tags
     return report
+
+
+def _one_locale_copy(root: Path, locale: str, target: Path) -> tuple[Path, set[str]]:
+    """Copy ``root``'s articles in ``locale`` to ``target``; a translation becomes a stand-alone
+    article under its original's id, so the qrels (which name originals) still apply."""
+    target.mkdir(parents=True)
+    kept: set[str] = set()
+    for path in sorted(article_folder(root).rglob("*.md")):
+        if path.name.lower() == "readme.md":
+            continue
+        try:
+            item = read_article_file(path)
+        except (FileProblemError, UnicodeDecodeError):
+            continue  # the import of the full dataset reports these
+        if item.locale != locale:
+            continue
+        kept.add(item.article_id)
+        if item.translation_of is None:
+            shutil.copyfile(path, target / path.name)
+            continue
+        text = path.read_text(encoding="utf-8")
+        text = re.sub(r"(?m)^translation_of:.*\n", "", text, count=1)
+        text = re.sub(r"(?m)^id:.*$", f"id: {item.article_id}", text, count=1)
+        (target / path.name).write_text(text, encoding="utf-8")
+    if not kept:
+        raise ValidationFailed(f"{root} has no articles in locale {locale!r}.")
+    return target, kept
 
 
 def _report(

@@ -12,6 +12,8 @@ from kb_service.validation import ArticleId, DbInt, Locale, Markdown, Tag, Text,
 
 _EXAMPLE_MD = "Your bill arrives on the 3rd of each month.\n\n## Paying by card\n1. Open the app\n"
 _CREATED_AT = "2026-11-23T10:00:00Z"
+_KEYWORDS = "Words customers use for this article; searchable like the tags, never shown."
+_SYNONYMS = "Other names for the article's subject; searchable like the tags, never shown."
 
 
 class ArticleCreate(RequestBody):
@@ -36,6 +38,8 @@ class ArticleCreate(RequestBody):
     title: Title
     markdown: Markdown
     tags: list[Tag] = Field(default_factory=list)
+    keywords: list[Tag] = Field(default_factory=list, description=_KEYWORDS)
+    synonyms: list[Tag] = Field(default_factory=list, description=_SYNONYMS)
     visibility: Visibility = Visibility.public
 
 
@@ -44,6 +48,8 @@ class ArticleMetaUpdate(RequestBody):
         json_schema_extra={"examples": [{"tags": ["sim"], "review_by": "2027-03-31"}]}
     )
     tags: list[Tag] | None = None
+    keywords: list[Tag] | None = Field(None, description=_KEYWORDS)
+    synonyms: list[Tag] | None = Field(None, description=_SYNONYMS)
     visibility: Visibility | None = None
     review_by: date | None = Field(
         default=None,
@@ -112,6 +118,8 @@ class ArticlePublic(BaseModel):
     id: str
     key: str
     tags: list[str]
+    keywords: list[str] = Field(default_factory=list)
+    synonyms: list[str] = Field(default_factory=list)
     visibility: Visibility
     review_by: date | None = None
     translations: list[TranslationPublic]

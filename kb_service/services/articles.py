@@ -149,6 +149,8 @@ def article_public(session: Session, article: Article) -> ArticlePublic:
         id=article.id,
         key=article.key,
         tags=article.tags,
+        keywords=article.keywords,
+        synonyms=article.synonyms,
         visibility=article.visibility,
         review_by=article.review_by,
         translations=[

@@ -1,7 +1,9 @@
 """``kb import`` / ``kb export``: Markdown files with YAML front matter, round-tripping.
 
-Front matter: ``id``, ``title``, ``locale`` (required); ``tags``, ``translation_of``,
+Front matter: ``id``, ``title``, ``locale`` (required); ``tags``, ``keywords``, ``synonyms``
+(lists, the same rules as tags; indexed with the article's sections), ``translation_of``,
 ``visibility`` (public|internal), ``key`` (optional). Unknown fields are kept and written back.
+Tags, keywords and synonyms belong to the article: only the original's front matter sets them.
 A translation file names its article in ``translation_of``; its own ``id`` is only a file id.
 """
 
@@ -34,11 +36,12 @@ from kb_service.validation import (
     text_problem,
 )
 
+_TERM_FIELDS = ("tags", "keywords", "synonyms")
 _KNOWN_FIELDS = {
     "id",
     "title",
     "locale",
-    "tags",
+    *_TERM_FIELDS,
     "translation_of",
     "visibility",
     "key",
@@ -58,6 +61,8 @@ class ArticleFile:
     visibility: Visibility
     key: str | None
     meta: dict[str, Any]
+    keywords: list[str] = field(default_factory=list)
+    synonyms: list[str] = field(default_factory=list)
     review_by: date | None = None
 
 
@@ -117,9 +122,12 @@ def _to_article_file(path: Path, text: str, meta: dict[str, Any], body: str) -> 
     for name in ("id", "title", "locale"):
         if not isinstance(meta.get(name), str | int) or not str(meta[name]).strip():
             raise fail(name, f"front matter field '{name}' is missing or empty")
-    tags = meta.get("tags") or []
-    if not isinstance(tags, list) or not all(isinstance(t, str | int) for t in tags):
-        raise fail("tags", "'tags' must be a list of strings")
+    terms: dict[str, list[str]] = {}
+    for name in _TERM_FIELDS:
+        values = meta.get(name) or []
+        if not isinstance(values, list) or not all(isinstance(t, str | int) for t in values):
+            raise fail(name, f"'{name}' must be a list of strings")
+        terms[name] = [str(t) for t in values]
     visibility = str(meta.get("visibility", "public"))
     if visibility not in {v.value for v in Visibility}:
         raise fail("visibility", "'visibility' must be 'public' or 'internal'")
@@ -138,7 +146,9 @@ def _to_article_file(path: Path, text: str, meta: dict[str, Any], body: str) -> 
         title=str(meta["title"]).strip(),
         locale=str(meta["locale"]).strip(),
         body=body,
-        tags=[str(t) for t in tags],
+        tags=terms["tags"],
+        keywords=terms["keywords"],
+        synonyms=terms["synonyms"],
         translation_of=str(translation_of) if translation_of else None,
         visibility=Visibility(visibility),
         key=str(meta["key"]) if meta.get("key") else None,
@@ -159,6 +169,8 @@ def _check_rules(item: ArticleFile, text: str) -> None:
         ("title", lambda: check_title(item.title)),
         ("locale", lambda: check_locale(item.locale)),
         ("tags", lambda: check_tags(item.tags)),
+        ("keywords", lambda: check_tags(item.keywords, "keyword")),
+        ("synonyms", lambda: check_tags(item.synonyms, "synonym")),
         ("key", lambda: check_article_key(item.key) if item.key else None),
         # Unknown front matter fields are stored too (and exported back).
         *(
@@ -227,12 +239,16 @@ def _import_one(
             title=item.title,
             markdown=item.body,
             tags=item.tags,
+            keywords=item.keywords,
+            synonyms=item.synonyms,
             visibility=item.visibility,
             key=item.key,
         )
         report.articles_created += 1
     if not item.translation_of and (
         article.tags != item.tags
+        or article.keywords != item.keywords
+        or article.synonyms != item.synonyms
         or article.meta != item.meta
         or article.visibility != item.visibility
         or article.review_by != item.review_by
@@ -244,6 +260,8 @@ def _import_one(
             actor=actor,
             article_id=article.id,
             tags=item.tags,
+            keywords=item.keywords,
+            synonyms=item.synonyms,
             visibility=item.visibility,
             may_change_visibility=True,
             meta=item.meta,
@@ -302,8 +320,13 @@ def _export_meta(
     is_translation = translation.translation_of_locale is not None
     name = f"{article.id}.{translation.locale}" if is_translation else article.id
     meta: dict[str, Any] = {"id": name, "title": title, "locale": translation.locale}
-    if article.tags:
-        meta["tags"] = article.tags
+    for field_name, values in (
+        ("tags", article.tags),
+        ("keywords", article.keywords),
+        ("synonyms", article.synonyms),
+    ):
+        if values:  # on translations too (as editors write them), though only originals set them
+            meta[field_name] = values
     if is_translation:
         meta["translation_of"] = article.id
     if article.visibility != Visibility.public:

@@ -121,7 +121,7 @@ class IndexService:
             with Session(self.engine) as session:
                 begin_snapshot(session)  # the revision and the documents it names, together
                 revision = kb_revision(session)
-                if not force and self.current and self.current.manifest.kb_revision == revision:
+                if not force and self._is_current(revision):
                     return False
                 documents = live_documents(session)
             new = build_index(
@@ -132,11 +132,21 @@ class IndexService:
                 ann_threshold=self.settings.ann_threshold,
                 progress=progress,
                 store=None if force else self.store,
+                index_terms=self.settings.index_tags,
             )
             artifact.write_generation(new, self.settings.index_dir)
             self.current = new
             log.info("index generation for KB revision %d is serving", revision)
             return True
+
+    def _is_current(self, revision: int) -> bool:
+        """The serving generation is of this KB revision and indexes terms as configured."""
+        manifest = self.current.manifest if self.current else None
+        return (
+            manifest is not None
+            and manifest.kb_revision == revision
+            and manifest.terms == self.settings.index_tags
+        )
 
     def refresh_quietly(self) -> None:
         """After a publish: a failed rebuild must not fail the publish (the DB is the truth)."""
@@ -284,6 +294,7 @@ def live_documents(session: Session) -> list[SourceDocument]:
             markdown=version.markdown,
             content_hash=version.content_hash,
             internal=article.visibility == Visibility.internal,
+            terms=(*article.tags, *article.keywords, *article.synonyms),
         )
         for _translation, article, version in rows
     ]

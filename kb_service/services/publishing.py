@@ -93,6 +93,8 @@ def create_article(
     tags: list[str] | None = None,
     visibility: Visibility = Visibility.public,
     key: str | None = None,
+    keywords: list[str] | None = None,
+    synonyms: list[str] | None = None,
 ) -> Article:
     """A new article with its first translation as a draft."""
     article_id = article_id or _slug_id(title)
@@ -104,7 +106,12 @@ def create_article(
     if key is not None and session.exec(select(Article).where(Article.key == key)).first():
         raise ConflictError(f"The key {key!r} is already taken.")
     article = Article(
-        id=article_id, key=key or _next_key(session), tags=tags or [], visibility=visibility
+        id=article_id,
+        key=key or _next_key(session),
+        tags=tags or [],
+        keywords=keywords or [],
+        synonyms=synonyms or [],
+        visibility=visibility,
     )
     session.add(article)
     session.add(_new_draft(article_id, locale, title, markdown, actor))
@@ -145,9 +152,15 @@ def update_article_meta(
     visibility: Visibility | None,
     may_change_visibility: bool,
     meta: dict[str, object] | None = None,
+    keywords: list[str] | None = None,
+    synonyms: list[str] | None = None,
     review_by: date | None | Literal["keep"] = "keep",
 ) -> Article:
-    """Tags, and visibility for all translations; ``None`` leaves a field as it is.
+    """Tags, keywords, synonyms, and visibility for all translations; ``None`` leaves a field
+    as it is.
+
+    Tags, keywords and synonyms are indexed with the article's sections, so changing them
+    raises the KB revision (the next index generation re-embeds the article's sections).
 
     A visibility change (``may_change_visibility`` comes from ``services.access``) is recorded
     as a ``WorkflowEvent`` for the whole article (locale ``*``, from and to the visibilities)
@@ -162,8 +175,14 @@ def update_article_meta(
             "Changing an article's visibility skips review; it needs a role that publishes: "
             f"{', '.join(sorted(r.value for r in PUBLISHING_ROLES))}.",
         )
+    terms = (article.tags, article.keywords, article.synonyms)
     if tags is not None:
         article.tags = tags
+    if keywords is not None:
+        article.keywords = keywords
+    if synonyms is not None:
+        article.synonyms = synonyms
+    served_differently = (article.tags, article.keywords, article.synonyms) != terms
     if meta is not None:
         article.meta = meta
     if review_by != "keep":
@@ -179,8 +198,10 @@ def update_article_meta(
                 comment="visibility",
             )
         )
-        _bump_revision(session)
         article.visibility = visibility
+        served_differently = True
+    if served_differently:  # one change, one KB revision: the next index generation knows
+        _bump_revision(session)
     session.add(article)
     session.commit()
     return article

@@ -70,6 +70,8 @@ def create_article(body: ArticleCreate, session: SessionDep, key: Editor) -> Art
         title=body.title,
         markdown=body.markdown,
         tags=body.tags,
+        keywords=body.keywords,
+        synonyms=body.synonyms,
         visibility=body.visibility,
     )
     return article_public(session, article)
@@ -83,7 +85,11 @@ def get_article(article: WorkflowArticle, session: SessionDep) -> ArticlePublic:
     return article_public(session, article)
 
 
-@router.patch("/{article_id}", summary="Change tags, visibility or review date", responses=ERRORS)
+@router.patch(
+    "/{article_id}",
+    summary="Change tags, keywords, synonyms, visibility or review date",
+    responses=ERRORS,
+)
 def update_article(
     article_id: ArticleId,
     body: ArticleMetaUpdate,
@@ -102,11 +108,14 @@ def update_article(
         actor=actor_of(key),
         article_id=article_id,
         tags=body.tags,
+        keywords=body.keywords,
+        synonyms=body.synonyms,
         visibility=body.visibility,
         may_change_visibility=access.may_change_visibility(key.role),
         review_by=body.review_by if "review_by" in body.model_fields_set else "keep",
     )
-    tasks.add_task(index.refresh_quietly)  # a no-op unless the visibility (KB revision) changed
+    # A no-op unless the visibility or the terms (so the KB revision) changed.
+    tasks.add_task(index.refresh_quietly)
     return article_public(session, article)
 
 
