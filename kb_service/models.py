@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -42,6 +42,8 @@ class KbState(SQLModel, table=True):
 
     id: int = Field(default=1, primary_key=True)
     revision: int = 0
+    # Rises by one whenever the set of active phrasings changes (the index picks them up).
+    phrasing_revision: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class Article(SQLModel, table=True):
@@ -158,3 +160,31 @@ class AnonymousAnswerCount(SQLModel, table=True):
     status: str
     article_id: str | None = None
     count: int = 0
+
+
+class PhrasingStatus(StrEnum):
+    active = "active"  # used by retrieval
+    suggested = "suggested"  # from a customer-facing key: waits for an editor
+    rejected = "rejected"
+
+
+class Phrasing(SQLModel, table=True):
+    """A customer's question, masked, learned as another way to ask for one section (or, with
+    no ``section_id``, one article). No customer id: ``answer_id`` links it to the ledger
+    record it came from, so erasing the customer removes it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    article_id: str = Field(index=True, max_length=120)
+    locale: str | None = None  # the answered section's locale
+    section_id: str | None = None  # None: the article as a whole
+    anchor: str | None = None  # the section's anchor, to find it again after a republish
+    text: str = Field(sa_column=Column(Text, nullable=False))  # masked question
+    language: str | None = None  # the question's language
+    status: PhrasingStatus = Field(default=PhrasingStatus.active, index=True)
+    source: str  # how it was learned: confirmed | corrected | imported
+    role: str  # the role of the key that taught it
+    answer_id: str | None = Field(default=None, index=True)
+    model: str | None = None  # the embedder of ``vector``
+    vector: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow)
+    reviewed_by: str | None = None
