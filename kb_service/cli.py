@@ -17,7 +17,7 @@ from kb_service.db import make_engine, session_scope
 from kb_service.errors import KbError, NotFoundError
 from kb_service.logs import configure_logging
 from kb_service.models import Role
-from kb_service.services import content_io, keys
+from kb_service.services import content_io, keys, phrasings
 from kb_service.services.publishing import Actor
 
 
@@ -98,12 +98,14 @@ def import_articles(
         report = content_io.import_folder(
             session, directory, actor=OPERATOR, max_chars=settings.max_article_chars
         )
+        session.commit()
+        learned = phrasings.import_jsonl(session, directory)
     for problem in report.problems:
         typer.echo(f"skipped {problem}", err=True)
     typer.echo(
         f"{report.files} files: {report.articles_created} new articles, "
         f"{report.versions_created} new versions, {report.unchanged} unchanged, "
-        f"{len(report.problems)} skipped"
+        f"{len(report.problems)} skipped" + (f"; {learned} learned phrasings" if learned else "")
     )
     if report.problems and not (report.versions_created or report.unchanged):
         raise typer.Exit(1)
@@ -113,10 +115,15 @@ def import_articles(
 def export_articles(
     directory: Annotated[Path, typer.Argument(file_okay=False, help="Folder to write into.")],
 ) -> None:
-    """Write every live version as Markdown with front matter (the import format)."""
+    """Write every live version as Markdown with front matter (the import format), and the
+    learned phrasings (but rejected ones) as phrasings.jsonl beside them."""
     with session_scope(make_engine(get_settings())) as session:
         count = content_io.export_folder(session, directory)
-    typer.echo(f"wrote {count} files to {directory}")
+        learned = phrasings.export_jsonl(session, directory)
+    typer.echo(
+        f"wrote {count} files to {directory}"
+        + (f" and {learned} learned phrasings to {phrasings.EXPORT_FILE}" if learned else "")
+    )
 
 
 @keys_app.command("create")

@@ -22,6 +22,7 @@ from kb_service.api.routes import (
     insights,
     keys,
     pages,
+    phrasings,
     search,
     widgets,
 )
@@ -78,7 +79,17 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app.add_middleware(WidgetCorsMiddleware, origins=widget_origins)
     app.add_middleware(SecurityHeadersMiddleware)
     install_problem_handlers(app)
-    for module in (health, articles, search, answers, customers, insights, keys, pages):
+    for module in (
+        health,
+        articles,
+        search,
+        answers,
+        phrasings,
+        customers,
+        insights,
+        keys,
+        pages,
+    ):
         app.include_router(module.router)
     widgets.mount(app, settings.widgets_dir)
     return app
