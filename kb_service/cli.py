@@ -228,11 +228,32 @@ def bench_retrieval(
     strip_diacritics: Annotated[
         bool, typer.Option(help='Ask every question without diacritics ("oplata" for "opłata").')
     ] = False,
+    learn_split: Annotated[
+        str | None,
+        typer.Option(
+            help="Teach this split's queries first (as agents' feedback: confirmed or "
+            "corrected), then score the other queries before and after learning."
+        ),
+    ] = None,
+    learn_mode: Annotated[
+        str,
+        typer.Option(
+            help="phrasings (the service's learned phrasings) or append (the naive method: "
+            "questions appended to their articles, everything re-indexed)."
+        ),
+    ] = "phrasings",
+    phrasing_weight: Annotated[
+        float | None, typer.Option(help="Override KB_PHRASING_WEIGHT.")
+    ] = None,
+    phrasing_threshold: Annotated[
+        float | None, typer.Option(help="Override KB_PHRASING_THRESHOLD.")
+    ] = None,
 ) -> None:
     """Import a dataset into a temporary KB, index it and score every query.
 
     With --typo-rate or --strip-diacritics the questions are asked as a hurried customer
-    types them; the articles are left as they are.
+    types them; the articles are left as they are. With --learn-split the report shows the
+    other queries' scores before and after learning from that split.
     """
     from kb_service.bench.retrieval import run_retrieval_bench
 
@@ -244,6 +265,10 @@ def bench_retrieval(
         keyword_weight=keyword_weight,
         typo_rate=typo_rate,
         strip_diacritics=strip_diacritics,
+        learn_split=learn_split,
+        learn_mode=learn_mode,
+        phrasing_weight=phrasing_weight,
+        phrasing_threshold=phrasing_threshold,
     )
     typer.echo(json.dumps(report.as_json()) if as_json else report.as_text())
 
