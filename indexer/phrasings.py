@@ -37,7 +37,7 @@ __all__ = [
 PHRASING_WEIGHT = 1.0
 """Weight of the phrasing evidence, in dense z-score units (see module docstring)."""
 
-PHRASING_THRESHOLD = 0.88
+PHRASING_THRESHOLD = 0.84
 """Question-to-phrasing cosine (multilingual-e5-small) below which a phrasing is no evidence."""
 
 

@@ -271,3 +271,41 @@ def test_export_and_import_carry_phrasings(kb: Api, tmp_path: Path) -> None:
             ("mobile-lost-stolen-sim", "sim gone", None)
         ]
     engine.dispose()
+
+
+# ------------------------------------------------------------------ the real model
+
+
+def _answer_of(api: Api, question: str) -> dict[str, object]:
+    body = {"question": question, "channel": "chat", "locale": "en-GB"}
+    response = api.post("/v1/answers", Role.agent, json=body)
+    assert response.status_code == 200, response.text
+    data: dict[str, object] = response.json()
+    return data
+
+
+def _article(answer: dict[str, object]) -> str:
+    chosen = answer["answer"]
+    assert isinstance(chosen, dict), answer
+    return str(chosen["article_id"])
+
+
+def test_an_agents_correction_answers_the_next_rewording_within_5_s(demo_api: Api) -> None:
+    first = "the sim card got wet and stopped working, I need a new one"
+    reworded = "my SIM was damaged by water and doesn't work any more, how do I get another?"
+    answer = _answer_of(demo_api, first)
+    wrong = _article(answer)
+    alternatives = answer["alternatives"]
+    assert isinstance(alternatives, list) and alternatives
+    right = str(alternatives[0]["article_id"])  # the agent knows better: the runner-up
+    assert _article(_answer_of(demo_api, reworded)) == wrong
+    taught = time.monotonic()
+    feedback = demo_api.post(
+        f"/v1/answers/{answer['answer_id']}/feedback",
+        Role.agent,
+        json={"helpful": False, "correct_article_id": right},
+    )
+    assert feedback.status_code == 201, feedback.text
+    while _article(_answer_of(demo_api, reworded)) != right:
+        assert time.monotonic() - taught < 5, "the correction did not take effect within 5 s"
+        time.sleep(0.2)
