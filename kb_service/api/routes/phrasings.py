@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query
 
 from kb_service.api.deps import IndexDep, PhrasingCurator, SessionDep
 from kb_service.api.problems import ERRORS
@@ -77,18 +77,14 @@ def reject(
     return _public(row)
 
 
-@router.delete(
-    "/v1/phrasings/{phrasing_id}",
-    summary="Remove a phrasing",
-    status_code=status.HTTP_204_NO_CONTENT,
-    responses=ERRORS,
-)
+@router.delete("/v1/phrasings/{phrasing_id}", summary="Remove a phrasing", responses=ERRORS)
 def remove(
     phrasing_id: DbInt, session: SessionDep, index: IndexDep, _: PhrasingCurator
-) -> Response:
-    """Delete the phrasing for good.
+) -> PhrasingPublic:
+    """Delete the phrasing for good; returns what was deleted.
 
     Editors, reviewers and admins only."""
+    row = _public(phrasings.get_phrasing(session, phrasing_id))
     phrasings.delete(session, phrasing_id)
     index.refresh_phrasings()
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+    return row
