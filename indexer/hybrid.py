@@ -28,6 +28,13 @@ from indexer.fusion import (
 )
 from indexer.keyword import KeywordIndex
 from indexer.locales import detect_language, language_of
+from indexer.phrasings import (
+    PHRASING_THRESHOLD,
+    PHRASING_WEIGHT,
+    PhrasingIndex,
+    PhrasingTarget,
+    phrasing_bonus,
+)
 
 # How many top sections we look through to fill ``limit`` distinct articles.
 _CANDIDATE_FACTOR = 30
@@ -79,6 +86,7 @@ class HybridIndex:
     keyword: KeywordIndex
     views: NDArray[np.float32] | None = None
     _by_article: dict[str, list[int]] = field(default_factory=dict, repr=False)
+    _by_section: dict[str, int] = field(default_factory=dict, repr=False)
     _languages: frozenset[str] = field(default_factory=frozenset, repr=False)
     _section_languages: NDArray[np.str_] = field(
         default_factory=lambda: np.zeros(0, str), repr=False
@@ -91,6 +99,7 @@ class HybridIndex:
         for i, section in enumerate(self.sections):
             grouped[section.article_id].append(i)
         self._by_article = dict(grouped)
+        self._by_section = {s.section_id: i for i, s in enumerate(self.sections)}
         self._section_languages = np.array([language_of(s.locale) for s in self.sections])
         self._languages = frozenset(self._section_languages.tolist())
         self._internal = np.fromiter((s.internal for s in self.sections), dtype=bool)
@@ -109,6 +118,9 @@ class HybridIndex:
         include_internal: bool = True,
         keyword_weight: float = KEYWORD_WEIGHT,
         confidence_midpoint: float = CONFIDENCE_MIDPOINT,
+        phrasings: PhrasingIndex | None = None,
+        phrasing_weight: float = PHRASING_WEIGHT,
+        phrasing_threshold: float = PHRASING_THRESHOLD,
     ) -> SearchResult:
         """Best section of each of the ``limit`` best articles, in the question's language.
 
@@ -128,6 +140,12 @@ class HybridIndex:
             view = self.views @ encoded.views[0]
         weights = self._keyword_weights(language, keyword_weight)
         fused = fuse(dense, keyword, view=view, keyword_weight=weights)
+        if phrasings is not None and len(phrasings) and phrasing_weight:
+            cosines = phrasings.vectors @ encoded.vectors[0]
+            rows = [self.rows_of(target) for target in phrasings.targets]
+            bonus = phrasing_bonus(cosines, rows, dense, threshold=phrasing_threshold)
+            if bonus is not None:
+                fused = (fused + np.float32(phrasing_weight) * bonus).astype(np.float32)
         if not include_internal:
             fused = np.where(self._internal, -np.inf, fused).astype(np.float32)
         hits = [
@@ -155,6 +173,27 @@ class HybridIndex:
         return np.where(self._section_languages == language, keyword_weight, cross).astype(
             np.float32
         )
+
+    def rows_of(self, target: PhrasingTarget) -> list[int]:
+        """The sections a phrasing stands for: its section; after a republish changed the
+        section's id, the section with the same anchor in the same locale; for an article-wide
+        phrasing (or a section no longer found), every section of the article (the article is
+        then ranked by its best section, as always). Empty if the article is not indexed."""
+        if target.section_id is not None:
+            row = self._by_section.get(target.section_id)
+            if row is not None:
+                return [row]
+        rows = self._by_article.get(target.article_id, [])
+        if target.anchor:
+            same = [
+                i
+                for i in rows
+                if self.sections[i].anchor == target.anchor
+                and self.sections[i].locale == target.locale
+            ]
+            if same:
+                return same[:1]
+        return list(rows)
 
     def _collect(
         self, fused: NDArray[np.float32], locale: str | None, language: str | None, limit: int

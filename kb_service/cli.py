@@ -17,7 +17,7 @@ from kb_service.db import make_engine, session_scope
 from kb_service.errors import KbError, NotFoundError
 from kb_service.logs import configure_logging
 from kb_service.models import Role
-from kb_service.services import content_io, keys
+from kb_service.services import content_io, keys, phrasings
 from kb_service.services.publishing import Actor
 
 
@@ -98,12 +98,14 @@ def import_articles(
         report = content_io.import_folder(
             session, directory, actor=OPERATOR, max_chars=settings.max_article_chars
         )
+        session.commit()
+        learned = phrasings.import_jsonl(session, directory)
     for problem in report.problems:
         typer.echo(f"skipped {problem}", err=True)
     typer.echo(
         f"{report.files} files: {report.articles_created} new articles, "
         f"{report.versions_created} new versions, {report.unchanged} unchanged, "
-        f"{len(report.problems)} skipped"
+        f"{len(report.problems)} skipped" + (f"; {learned} learned phrasings" if learned else "")
     )
     if report.problems and not (report.versions_created or report.unchanged):
         raise typer.Exit(1)
@@ -113,10 +115,15 @@ def import_articles(
 def export_articles(
     directory: Annotated[Path, typer.Argument(file_okay=False, help="Folder to write into.")],
 ) -> None:
-    """Write every live version as Markdown with front matter (the import format)."""
+    """Write every live version as Markdown with front matter (the import format), and the
+    learned phrasings (but rejected ones) as phrasings.jsonl beside them."""
     with session_scope(make_engine(get_settings())) as session:
         count = content_io.export_folder(session, directory)
-    typer.echo(f"wrote {count} files to {directory}")
+        learned = phrasings.export_jsonl(session, directory)
+    typer.echo(
+        f"wrote {count} files to {directory}"
+        + (f" and {learned} learned phrasings to {phrasings.EXPORT_FILE}" if learned else "")
+    )
 
 
 @keys_app.command("create")
@@ -235,11 +242,32 @@ def bench_retrieval(
             help="Index articles' tags, keywords and synonyms (default: KB_INDEX_TAGS).",
         ),
     ] = None,
+    learn_split: Annotated[
+        str | None,
+        typer.Option(
+            help="Teach this split's queries first (as agents' feedback: confirmed or "
+            "corrected), then score the other queries before and after learning."
+        ),
+    ] = None,
+    learn_mode: Annotated[
+        str,
+        typer.Option(
+            help="phrasings (the service's learned phrasings) or append (the naive method: "
+            "questions appended to their articles, everything re-indexed)."
+        ),
+    ] = "phrasings",
+    phrasing_weight: Annotated[
+        float | None, typer.Option(help="Override KB_PHRASING_WEIGHT.")
+    ] = None,
+    phrasing_threshold: Annotated[
+        float | None, typer.Option(help="Override KB_PHRASING_THRESHOLD.")
+    ] = None,
 ) -> None:
     """Import a dataset into a temporary KB, index it and score every query.
 
     With --typo-rate or --strip-diacritics the questions are asked as a hurried customer
-    types them; the articles are left as they are.
+    types them; the articles are left as they are. With --learn-split the report shows the
+    other queries' scores before and after learning from that split.
     """
     from kb_service.bench.retrieval import run_retrieval_bench
 
@@ -253,6 +281,10 @@ def bench_retrieval(
         strip_diacritics=strip_diacritics,
         only_locale=only_locale,
         index_tags=tags,
+        learn_split=learn_split,
+        learn_mode=learn_mode,
+        phrasing_weight=phrasing_weight,
+        phrasing_threshold=phrasing_threshold,
     )
     typer.echo(json.dumps(report.as_json()) if as_json else report.as_text())
 

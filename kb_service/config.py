@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from indexer.build import INDEX_TERMS
 from indexer.dense import ANN_THRESHOLD
 from indexer.fusion import CONFIDENCE_MIDPOINT, KEYWORD_WEIGHT
+from indexer.phrasings import PHRASING_THRESHOLD, PHRASING_WEIGHT
 from kb_service.services.channels import MIN_CONFIDENCE
 from kb_service.validation import MAX_ARTICLE_CHARS
 
@@ -67,6 +68,16 @@ class Settings(BaseSettings):
         CONFIDENCE_MIDPOINT,
         description="Dense cosine at which answer confidence is 0.5; calibrated for "
         "multilingual-e5-small, set it anew for another model (see indexer/fusion.py).",
+    )
+    phrasing_weight: float = Field(
+        PHRASING_WEIGHT,
+        description="Weight of learned phrasings in the fusion (0: not used); see "
+        "indexer/phrasings.py.",
+    )
+    phrasing_threshold: float = Field(
+        PHRASING_THRESHOLD,
+        description="Question-to-phrasing cosine below which a learned phrasing is no "
+        "evidence; calibrated for multilingual-e5-small.",
     )
     widget_rate_limit: str = Field(
         "30/minute",

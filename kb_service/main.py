@@ -25,6 +25,7 @@ from kb_service.api.routes import (
     insights,
     keys,
     pages,
+    phrasings,
     search,
     widgets,
 )
@@ -99,7 +100,17 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         retry_after=settings.retry_after_seconds,
     )
     install_problem_handlers(app)
-    for module in (health, articles, search, answers, customers, insights, keys, pages):
+    for module in (
+        health,
+        articles,
+        search,
+        answers,
+        phrasings,
+        customers,
+        insights,
+        keys,
+        pages,
+    ):
         app.include_router(module.router)
     widgets.mount(app, settings.widgets_dir)
     return app

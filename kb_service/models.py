@@ -42,6 +42,8 @@ class KbState(SQLModel, table=True):
 
     id: int = Field(default=1, primary_key=True)
     revision: int = 0
+    # Rises by one whenever the set of active phrasings changes (the index picks them up).
+    phrasing_revision: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class Article(SQLModel, table=True):
@@ -205,3 +207,31 @@ class QuestionTopic(SQLModel, table=True):
 
     answer_id: str = Field(primary_key=True, foreign_key="answerrecord.id")
     topic_id: int = Field(foreign_key="topic.id", index=True)
+
+
+class PhrasingStatus(StrEnum):
+    active = "active"  # used by retrieval
+    suggested = "suggested"  # from a customer-facing key: waits for an editor
+    rejected = "rejected"
+
+
+class Phrasing(SQLModel, table=True):
+    """A customer's question, masked, learned as another way to ask for one section (or, with
+    no ``section_id``, one article). No customer id: ``answer_id`` links it to the ledger
+    record it came from, so erasing the customer removes it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    article_id: str = Field(index=True, max_length=120)
+    locale: str | None = None  # the answered section's locale
+    section_id: str | None = None  # None: the article as a whole
+    anchor: str | None = None  # the section's anchor, to find it again after a republish
+    text: str = Field(sa_column=Column(Text, nullable=False))  # masked question
+    language: str | None = None  # the question's language
+    status: PhrasingStatus = Field(default=PhrasingStatus.active, index=True)
+    source: str  # how it was learned: confirmed | corrected | imported
+    role: str  # the role of the key that taught it
+    answer_id: str | None = Field(default=None, index=True)
+    model: str | None = None  # the embedder of ``vector``
+    vector: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow)
+    reviewed_by: str | None = None

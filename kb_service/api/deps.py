@@ -132,6 +132,8 @@ def actor_of(key: ApiKey) -> Actor:
 Editor = Annotated[ApiKey, Depends(require(Role.editor, *access.PUBLISHING_ROLES))]
 Reviewer = Annotated[ApiKey, Depends(require(*access.PUBLISHING_ROLES))]
 Admin = Annotated[ApiKey, Depends(require())]
+PhrasingCurator = Annotated[ApiKey, Depends(require(*access.PHRASING_CURATORS))]
+"""Editors, reviewers and admins: see, accept, reject and remove learned phrasings."""
 
 Asker = Annotated[Viewer, Depends(reader(Area.ask))]
 """Any key that may ask and rate answers (widget keys included)."""

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from kb_service.rendering import Channel, Rendering
 from kb_service.schemas.common import RequestBody, SectionRef
 from kb_service.schemas.customers import PreviouslyTold
-from kb_service.validation import CustomerId, Line, Locale, Text
+from kb_service.validation import ArticleId, CustomerId, Line, Locale, Text
 
 REQUEST_EXAMPLES = {
     "chat": {
@@ -154,12 +154,43 @@ class AnswerResponse(BaseModel):
 class FeedbackRequest(RequestBody):
     model_config = ConfigDict(
         json_schema_extra={
-            "examples": [{"helpful": False, "reason": "Price is outdated", "channel": "phone"}]
+            "examples": [
+                {"helpful": True, "channel": "chat"},
+                {"helpful": False, "reason": "Price is outdated", "channel": "phone"},
+                {
+                    "helpful": False,
+                    "reason": "Wrong article: the customer asked about eSIM",
+                    "channel": "chat",
+                    "correct_article_id": "mobile-esim",
+                },
+            ]
         },
     )
-    helpful: bool
+    helpful: bool = Field(
+        description="True: the answer was right, and the question becomes a learned phrasing "
+        "of the answered section."
+    )
     reason: Text | None = Field(None, max_length=2000)
     channel: Channel | None = Field(None, description="Where the feedback came from.")
+    correct_article_id: ArticleId | None = Field(
+        None,
+        description="With `helpful: false`: the article (id or key) that should have answered; "
+        "the question becomes a learned phrasing of it. A public key may name only a public "
+        "article.",
+    )
+    correct_section_id: Line | None = Field(
+        None,
+        max_length=200,
+        description="With `correct_article_id`: the section of that article that answers it.",
+    )
+
+    @model_validator(mode="after")
+    def _correction_needs_unhelpful(self) -> FeedbackRequest:
+        if self.correct_article_id is not None and self.helpful:
+            raise ValueError("correct_article_id goes with helpful: false")
+        if self.correct_section_id is not None and self.correct_article_id is None:
+            raise ValueError("correct_section_id needs correct_article_id")
+        return self
 
 
 class FeedbackPublic(BaseModel):
@@ -174,6 +205,7 @@ class FeedbackPublic(BaseModel):
                     "helpful": False,
                     "reason": "Price is outdated",
                     "created_at": "2026-11-23T10:05:00Z",
+                    "phrasing": None,
                 }
             ]
         }
@@ -185,3 +217,21 @@ class FeedbackPublic(BaseModel):
     helpful: bool
     reason: str | None
     created_at: datetime
+    phrasing: LearnedPhrasing | None = Field(
+        None, description="What the question was learned as, if anything."
+    )
+
+
+class LearnedPhrasing(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"id": 7, "status": "active", "article_id": "mobile-esim"}]}
+    )
+    id: int
+    status: Literal["active", "suggested", "rejected"] = Field(
+        description="`active`: used by retrieval now; `suggested`: from a customer-facing key, "
+        "waits for an editor."
+    )
+    article_id: str
+
+
+FeedbackPublic.model_rebuild()

@@ -112,3 +112,18 @@ def answer_may_use_internal(viewer: Viewer, channel: Channel) -> bool:
 
 def may_change_visibility(role: Role) -> bool:
     return role in PUBLISHING_ROLES
+
+
+PHRASING_CURATORS: frozenset[Role] = frozenset({Role.editor, Role.reviewer, Role.admin})
+"""Roles that see, accept, reject, remove and export learned phrasings."""
+
+
+def phrasing_takes_effect(role: Role) -> bool:
+    """Whether a question learned from this role's feedback steers retrieval at once. Staff
+    (agents, editors, reviewers, admins) teach directly; a customer-facing key (``bot``,
+    ``widget``) only suggests, and an editor accepts: nobody on a public page steers answers."""
+    return role in STAFF_ROLES and not is_public(role)
+
+
+def may_curate_phrasings(role: Role) -> bool:
+    return role in PHRASING_CURATORS

@@ -35,10 +35,12 @@ from indexer.documents import SourceDocument
 from indexer.embed import Embedder, model_name_of
 from indexer.errors import CorruptIndex, ManifestMismatch
 from indexer.hybrid import HybridIndex, SearchResult
+from indexer.phrasings import PhrasingIndex
 from kb_service.config import Settings
 from kb_service.db import begin_snapshot
 from kb_service.errors import IndexMismatchError, StorageUnavailable
 from kb_service.models import Article, ArticleVersion, Status, Translation, Visibility
+from kb_service.services import phrasings
 from kb_service.services.articles import kb_revision
 from kb_service.services.vector_store import DatabaseVectorStore
 
@@ -62,7 +64,9 @@ class IndexService:
         self.engine = engine
         self.embedder = embedder
         self.current: HybridIndex | None = None
+        self.phrasings: PhrasingIndex | None = None  # learned phrasings, beside the sections
         self._build_lock = threading.Lock()
+        self._phrasing_lock = threading.Lock()
         self._stop = threading.Event()
         self._poller: threading.Thread | None = None
         self._listener: threading.Thread | None = None
@@ -93,6 +97,7 @@ class IndexService:
             except CorruptIndex as exc:
                 log.error("%s; rebuilding from the database", exc)
         self.refresh(progress=progress)
+        self.refresh_phrasings()
 
     def _refuse_an_empty_database(self, folder: Path) -> None:
         """An empty database beside an index built from a non-empty one: the database file was
@@ -147,6 +152,19 @@ class IndexService:
             and manifest.kb_revision == revision
             and manifest.terms == self.settings.index_tags
         )
+
+    def refresh_phrasings(self, *, force: bool = False) -> bool:
+        """Bring the phrasing index up to the DB's phrasing revision (no section is
+        re-embedded; only phrasings without a stored vector are); True if it changed."""
+        with self._phrasing_lock:
+            with Session(self.engine, expire_on_commit=False) as session:
+                revision = phrasings.phrasing_revision(session)
+                current = self.phrasings
+                if not force and current is not None and current.revision == revision:
+                    return False
+                self.phrasings = phrasings.load_index(session, self.embedder)
+            log.info("%d learned phrasing(s) are serving", len(self.phrasings))
+            return True
 
     def refresh_quietly(self) -> None:
         """After a publish: a failed rebuild must not fail the publish (the DB is the truth)."""
@@ -223,6 +241,7 @@ class IndexService:
             try:
                 if self.refresh():
                     log.info("the index poll caught up with the database")
+                self.refresh_phrasings()
                 failing = ""
             except Exception as exc:  # keep polling: the next round retries
                 if str(exc) != failing:
@@ -245,6 +264,9 @@ class IndexService:
             include_internal=include_internal,
             keyword_weight=self.settings.keyword_weight,
             confidence_midpoint=self.settings.confidence_midpoint,
+            phrasings=self.phrasings,
+            phrasing_weight=self.settings.phrasing_weight,
+            phrasing_threshold=self.settings.phrasing_threshold,
         )
 
     def status(self) -> IndexStatus | None:

@@ -26,6 +26,7 @@ from kb_service.models import (
 )
 from kb_service.schemas.answers import AnswerResponse
 from kb_service.schemas.customers import PreviouslyTold
+from kb_service.services import phrasings
 from kb_service.services.articles import find_translation
 
 
@@ -144,10 +145,12 @@ def add_feedback(
 
 
 def erase_customer(session: Session, customer_id: str) -> tuple[int, int]:
-    """Right to erasure: delete the records, keep anonymous per-day counts."""
+    """Right to erasure: delete the records and the phrasings learned from their questions, keep
+    anonymous per-day counts."""
     rows = session.exec(select(AnswerRecord).where(AnswerRecord.customer_id == customer_id)).all()
     if not rows:
         raise NotFoundError(f"No records for customer {customer_id!r}.")
+    phrasings.delete_for_answers(session, [row.id for row in rows])
     feedback_count = 0
     for row in rows:
         _count_anonymously(session, row)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Response, status
 
 from kb_service.api.deps import (
     Asker,
+    CurrentKey,
     IndexDep,
     RateableAnswer,
     SessionDep,
@@ -21,8 +22,9 @@ from kb_service.schemas.answers import (
     AnswerResponse,
     FeedbackPublic,
     FeedbackRequest,
+    LearnedPhrasing,
 )
-from kb_service.services import answering, ledger
+from kb_service.services import answering, ledger, phrasings
 
 router = APIRouter(prefix="/v1/answers", tags=["answers"])
 
@@ -74,13 +76,48 @@ def get_answer(answer_id: str, row: VisibleAnswer) -> Response:
     responses=ERRORS,
 )
 def feedback(
-    answer_id: str, body: FeedbackRequest, session: SessionDep, answer: RateableAnswer
+    answer_id: str,
+    body: FeedbackRequest,
+    session: SessionDep,
+    index: IndexDep,
+    answer: RateableAnswer,
+    key: CurrentKey,
 ) -> FeedbackPublic:
     """Helpful or not, from any channel; shows on the article and feeds the gap report.
 
+    Every rating is also a lesson: with `helpful: true` the question becomes a learned
+    *phrasing* of the answered section; with `helpful: false` and `correct_article_id` (and
+    optionally `correct_section_id`), of the article that should have answered. The next
+    customer who asks it another way, in any language, gets that section within seconds. The
+    stored question keeps no customer id, and e-mail addresses and digits are masked. From
+    staff keys a phrasing takes effect at once; from `bot` and `widget` keys it waits as a
+    suggestion until an editor accepts it (`/v1/phrasings`).
+
     Any key that may ask (`widget` included), on an answer naming only what it may see (else
-    404)."""
+    404); a public key may name only a public article as the correction (else 422)."""
+    correction = (
+        phrasings.Correction(body.correct_article_id, body.correct_section_id)
+        if body.correct_article_id is not None
+        else None
+    )
+    learned = phrasings.learn(
+        session,
+        index.embedder,
+        index.current,
+        answer,
+        role=key.role,
+        helpful=body.helpful,
+        correction=correction,
+    )
     row = ledger.add_feedback(
         session, answer, helpful=body.helpful, reason=body.reason, channel=body.channel
     )
-    return FeedbackPublic.model_validate(row, from_attributes=True)
+    if learned is not None:
+        index.refresh_phrasings()
+    result = FeedbackPublic.model_validate(row, from_attributes=True)
+    if learned is not None:
+        assert learned.id is not None
+        result.phrasing = LearnedPhrasing(
+            id=learned.id, status=learned.status.value, article_id=learned.article_id
+        )
+    return result

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from kb_service.api.deps import Admin, CustomerReader, SessionDep
+from kb_service.api.deps import Admin, CustomerReader, IndexDep, SessionDep
 from kb_service.api.problems import ERRORS
 from kb_service.schemas.customers import Erasure, Timeline
 from kb_service.services import ledger
@@ -31,7 +31,9 @@ def get_timeline(customer_id: CustomerId, session: SessionDep, viewer: CustomerR
     summary="Erase a customer's records",
     responses=ERRORS,
 )
-def erase(customer_id: CustomerId, session: SessionDep, _: Admin) -> Erasure:
-    """Right to erasure: the records go; only anonymous per-day counts remain."""
+def erase(customer_id: CustomerId, session: SessionDep, index: IndexDep, _: Admin) -> Erasure:
+    """Right to erasure: the records go, and the phrasings learned from the customer's
+    questions; only anonymous per-day counts remain."""
     answers, feedback = ledger.erase_customer(session, customer_id)
+    index.refresh_phrasings()
     return Erasure(customer_id=customer_id, erased_answers=answers, erased_feedback=feedback)
