@@ -261,7 +261,9 @@ def test_export_and_import_carry_phrasings(kb: Api, tmp_path: Path) -> None:
     _rate(kb, answer, Role.agent, helpful=False, correct_article_id="lost-sim")
     with Session(kb.app.state.engine) as session:
         assert phrasings.export_jsonl(session, tmp_path) == 1
-    engine = make_engine(Settings(data_dir=tmp_path / "other", embedding_model="hashing"))
+    other = tmp_path / "other"  # a second knowledge base, in a database of its own on any engine
+    url = f"sqlite:///{other / 'kb.sqlite3'}"
+    engine = make_engine(Settings(data_dir=other, embedding_model="hashing", database_url=url))
     with Session(engine) as session:
         import_folder(session, CONTENT, actor=Actor("test"))
         session.commit()
