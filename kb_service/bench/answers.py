@@ -85,6 +85,14 @@ class AnswersReport:
 
 def run_answers_bench(root: Path) -> AnswersReport:
     dataset = load_dataset(root)
+    with served_dataset(root) as client:
+        return _ask_all(client, dataset)
+
+
+@contextmanager
+def served_dataset(root: Path) -> Iterator[_Client]:
+    """``root``'s articles in a temporary knowledge base, served over real HTTP on a loopback
+    port, and a client holding an agent key for it (the benches' common set-up)."""
     with tempfile.TemporaryDirectory(prefix="kb-bench-") as tmp:
         settings = get_settings().model_copy(update={"data_dir": Path(tmp), "database_url": None})
         with Session(make_engine(settings)) as session:
@@ -93,7 +101,7 @@ def run_answers_bench(root: Path) -> AnswersReport:
         with _serving(create_app(settings)) as port:
             client = _Client(port, {"Authorization": f"Bearer {key}"})
             try:
-                return _ask_all(client, dataset)
+                yield client
             finally:
                 client.close()
 

@@ -12,23 +12,13 @@ topic's questions say which topic every question landed in.
 from __future__ import annotations
 
 import json
-import tempfile
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session
-
-from kb_service.bench.answers import CHANNELS, _Client, _serving
-from kb_service.config import get_settings
-from kb_service.db import make_engine
+from kb_service.bench.answers import CHANNELS, _Client, served_dataset
 from kb_service.errors import ValidationFailed
-from kb_service.main import create_app
-from kb_service.models import Role
-from kb_service.services import keys
-from kb_service.services.content_io import import_folder
-from kb_service.services.publishing import Actor
 
 
 @dataclass(frozen=True)
@@ -91,23 +81,14 @@ def load_grouped(root: Path) -> list[GroupedQuery]:
 
 def run_topics_bench(root: Path) -> TopicsReport:
     queries = load_grouped(root)
-    with tempfile.TemporaryDirectory(prefix="kb-bench-") as tmp:
-        settings = get_settings().model_copy(update={"data_dir": Path(tmp), "database_url": None})
-        with Session(make_engine(settings)) as session:
-            import_folder(session, root, actor=Actor("bench"), max_chars=10**9)
-            _, key = keys.create_key(session, role=Role.agent, name="bench")
-        with _serving(create_app(settings)) as port:
-            client = _Client(port, {"Authorization": f"Bearer {key}"})
-            try:
-                group_of: dict[str, str] = {}
-                for n, query in enumerate(queries):
-                    body = {"question": query.text, "channel": CHANNELS[n % len(CHANNELS)]}
-                    if query.locale:
-                        body["locale"] = query.locale
-                    group_of[client.post("/v1/answers", body)["answer_id"]] = query.group
-                topic_of = _topics_of(client, len(queries))
-            finally:
-                client.close()
+    with served_dataset(root) as client:
+        group_of: dict[str, str] = {}
+        for n, query in enumerate(queries):
+            body = {"question": query.text, "channel": CHANNELS[n % len(CHANNELS)]}
+            if query.locale:
+                body["locale"] = query.locale
+            group_of[client.post("/v1/answers", body)["answer_id"]] = query.group
+        topic_of = _topics_of(client, len(queries))
     return score(group_of, topic_of)
 
 

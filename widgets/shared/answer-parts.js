@@ -5,7 +5,8 @@ import { describeError } from './api.js';
 import { h, safeUrl } from './dom.js';
 import { relabel } from './i18n.js';
 
-/** The discreet source line; its data-* attributes are the page contract tests compare. */
+/** The discreet source line, [data-kb=citation] of the page contract: its data-* attributes
+ *  (article, version, KB revision) are what tests compare. */
 export function citation(answer) {
   return h('p', {
     class: 'kb-citation',
