@@ -29,7 +29,8 @@ from indexer.fusion import (
 from indexer.keyword import KeywordIndex
 from indexer.locales import detect_language, language_of
 from indexer.phrasings import (
-    PHRASING_THRESHOLD,
+    PHRASING_CAP,
+    PHRASING_MARGIN,
     PHRASING_WEIGHT,
     PhrasingIndex,
     PhrasingTarget,
@@ -120,7 +121,8 @@ class HybridIndex:
         confidence_midpoint: float = CONFIDENCE_MIDPOINT,
         phrasings: PhrasingIndex | None = None,
         phrasing_weight: float = PHRASING_WEIGHT,
-        phrasing_threshold: float = PHRASING_THRESHOLD,
+        phrasing_margin: float = PHRASING_MARGIN,
+        phrasing_cap: float = PHRASING_CAP,
     ) -> SearchResult:
         """Best section of each of the ``limit`` best articles, in the question's language.
 
@@ -143,7 +145,14 @@ class HybridIndex:
         if phrasings is not None and len(phrasings) and phrasing_weight:
             cosines = phrasings.vectors @ encoded.vectors[0]
             rows = [self.rows_of(target) for target in phrasings.targets]
-            bonus = phrasing_bonus(cosines, rows, dense, threshold=phrasing_threshold)
+            bonus = phrasing_bonus(
+                cosines,
+                phrasings.targets,
+                rows,
+                dense,
+                margin=phrasing_margin,
+                cap=phrasing_cap,
+            )
             if bonus is not None:
                 fused = (fused + np.float32(phrasing_weight) * bonus).astype(np.float32)
         if not include_internal:
