@@ -21,7 +21,7 @@ export async function articleView(ctx, params) {
   const parts = [
     h('section', { class: 'card', 'data-kb': 'article', 'data-article-id': article.id },
       h('h2', { tabindex: '-1', text: `${article.key} · ${translation?.draft_title ?? article.id}` }),
-      h('p', { class: 'muted', text: `${article.id} · ${article.tags.join(', ')}` }),
+      h('p', { class: 'muted', text: [article.id, ...article.tags].join(' · ') }),
       translationTabs(article, locale, open),
       addTranslation(open)),
   ];
@@ -100,7 +100,10 @@ function draftCard(ctx, article, translation, editor, reload) {
     h('h2', { tabindex: '-1', 'data-kb': 'draft-heading', i18n: 'console.draft.heading', args: { locale: translation.locale } }),
     translation.status === 'new'
       ? h('p', { class: 'muted', i18n: 'console.draft.new' })
-      : h('p', { class: 'muted', 'data-kb': 'draft-state', i18n: 'console.draft.state', args: { status: translation.status, author: translation.draft_author || '—' } }),
+      : h('p', { 'data-kb': 'draft-state' },
+          h('span', { class: `badge state-${translation.status}`, i18n: `console.state.${translation.status}` }),
+          ' ',
+          h('span', { class: 'muted', i18n: 'console.draft.state', args: { author: translation.draft_author || '—' } })),
     translation.review_comment
       ? h('p', { class: 'comment', 'data-kb': 'review-comment' }, h('strong', { i18n: 'console.draft.comment' }), ' ', h('span', { text: translation.review_comment }))
       : null,
