@@ -186,6 +186,8 @@ def test_console_address_redirects_to_the_page_and_keeps_the_tools_policy(api: A
         response = api.client.get(path, follow_redirects=False)
         assert response.status_code == 308
         assert response.headers["location"] == "/widgets/console/"
+    with_lang = api.client.get("/console/?lang=pl", follow_redirects=False)
+    assert with_lang.headers["location"] == "/widgets/console/?lang=pl"
     page = api.client.get("/console/")
     assert page.status_code == 200 and "kb-console" in page.text
     assert "script-src 'self'" in page.headers["content-security-policy"]

@@ -1,6 +1,7 @@
 // The editors' console: the shared page contract (key from #key=... or the form, UI language),
 // then one view at a time, chosen by the rest of the fragment (#view=article&id=...&locale=...).
 
+import { h } from '../shared/dom.js';
 import { startTool } from '../shared/tool.js';
 import { relabel } from '../shared/i18n.js';
 import { consoleApi } from './api.js';
@@ -50,6 +51,9 @@ startTool((ui) => {
     const mine = ++generation;
     const view = $('view');
     $('error').hidden = true;
+    view.setAttribute('aria-busy', 'true');
+    if (!focus) view.replaceChildren(h('p', { class: 'card muted', 'data-kb': 'loading', i18n: 'console.loading' }));
+    ui.refresh();
     try {
       const content = await VIEWS[name](ctx, params);
       if (mine !== generation) return; // the user moved on meanwhile
@@ -59,6 +63,8 @@ startTool((ui) => {
       (view.querySelector(focus || 'h2') ?? view.querySelector('h2'))?.focus();
     } catch (err) {
       if (mine === generation) ctx.fail(err);
+    } finally {
+      if (mine === generation) view.removeAttribute('aria-busy');
     }
   }
   /** Show the view again with fresh data; `focus`: a selector for where the user was. */

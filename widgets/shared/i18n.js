@@ -232,6 +232,7 @@ const en = {
   'console.said.meta_saved': 'Details saved.',
   'console.said.phrasing_accepted': 'Phrasing accepted.',
   'console.said.phrasing_rejected': 'Phrasing rejected.',
+  'console.loading': 'Loading…',
 };
 
 const pl = {
@@ -456,6 +457,7 @@ const pl = {
   'console.said.meta_saved': 'Szczegóły zapisane.',
   'console.said.phrasing_accepted': 'Sformułowanie zaakceptowane.',
   'console.said.phrasing_rejected': 'Sformułowanie odrzucone.',
+  'console.loading': 'Wczytywanie…',
 };
 
 const sl = {
@@ -680,6 +682,7 @@ const sl = {
   'console.said.meta_saved': 'Podrobnosti shranjene.',
   'console.said.phrasing_accepted': 'Formulacija sprejeta.',
   'console.said.phrasing_rejected': 'Formulacija zavrnjena.',
+  'console.loading': 'Nalaganje…',
 };
 
 const uk = {
@@ -904,6 +907,7 @@ const uk = {
   'console.said.meta_saved': 'Деталі збережено.',
   'console.said.phrasing_accepted': 'Формулювання прийнято.',
   'console.said.phrasing_rejected': 'Формулювання відхилено.',
+  'console.loading': 'Завантаження…',
 };
 
 export const TABLE = { en, pl, sl, uk };

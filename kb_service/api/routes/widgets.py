@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 from starlette.staticfiles import StaticFiles
 
@@ -29,5 +29,6 @@ def mount(app: FastAPI, directory: Path) -> None:
             app.add_api_route(path, _to_console, methods=["GET"], include_in_schema=False)
 
 
-async def _to_console() -> RedirectResponse:
-    return RedirectResponse(CONSOLE, status_code=308)
+async def _to_console(request: Request) -> RedirectResponse:
+    query = request.url.query  # ?lang=pl is part of the page contract; the fragment stays anyway
+    return RedirectResponse(f"{CONSOLE}?{query}" if query else CONSOLE, status_code=308)
