@@ -166,8 +166,7 @@ def list_articles(
             review_by=a.review_by,
             locales=[t.locale for t in translations.get(a.id, [])],
             translations=[
-                TranslationState(**_state(t, translations[a.id], published))
-                for t in translations.get(a.id, [])
+                TranslationState(**_state(t, published)) for t in translations.get(a.id, [])
             ],
         )
         for a in page
@@ -209,22 +208,20 @@ def _published_at(session: Session, article_ids: list[str]) -> dict[tuple[str, s
 
 
 def _state(
-    translation: Translation,
-    siblings: Sequence[Translation],
-    published: dict[tuple[str, str], datetime],
+    translation: Translation, published: dict[tuple[str, str], datetime]
 ) -> dict[str, object]:
-    """The state fields of a translation; behind when its source was published after it."""
+    """The state fields of a translation; behind when its source locale was published after
+    its own newest version (or it has none yet)."""
     own = published.get((translation.article_id, translation.locale))
     source_locale = translation.translation_of_locale
     source = published.get((translation.article_id, source_locale)) if source_locale else None
-    behind = source is not None and any(t.locale == source_locale for t in siblings)
     return {
         "locale": translation.locale,
         "status": translation.status,
         "live_version": translation.live_version,
         "translation_of_locale": source_locale,
         "published_at": own,
-        "behind_source": behind and source is not None and (own is None or source > own),
+        "behind_source": source is not None and (own is None or source > own),
     }
 
 
@@ -250,7 +247,7 @@ def article_public(session: Session, article: Article) -> ArticlePublic:
         review_by=article.review_by,
         translations=[
             TranslationPublic(
-                **_state(t, siblings, published),
+                **_state(t, published),
                 draft_title=t.draft_title,
                 draft_markdown=t.draft_markdown,
                 draft_author=t.draft_author,

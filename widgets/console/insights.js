@@ -34,10 +34,19 @@ function periodForm(ctx, days) {
   return h('div', { class: 'inline narrow' }, h('label', { for: 'insights-days', i18n: 'console.insights.period' }), select);
 }
 
+/** Every day of the period (UTC, as the API counts them), oldest first. */
+function periodDays(days) {
+  const today = Date.parse(new Date().toISOString().slice(0, 10));
+  return Array.from({ length: days }, (_, i) => new Date(today - (days - 1 - i) * 86_400_000).toISOString().slice(0, 10));
+}
+
 function topicsFigure(report) {
   const top = report.topics.slice(0, TOP_TOPICS);
-  const daysSeen = [...new Set(top.flatMap((t) => Object.keys(t.trend.per_day)))].sort();
-  const rows = top.flatMap((t) => daysSeen.map((day) => ({ topic: t.label, day, questions: t.trend.per_day[day] ?? 0 })));
+  const daysSeen = periodDays(report.days);
+  // The table lists the days with questions; the chart draws the others as zero.
+  const rows = top.flatMap((t) =>
+    Object.entries(t.trend.per_day).sort().map(([day, questions]) => ({ topic: t.label, day, questions })),
+  );
   return chartFigure({
     name: 'topics',
     heading: 'console.insights.topics',
