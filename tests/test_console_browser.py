@@ -1,12 +1,8 @@
 """The editors' console in real headless Chromium, against the service on a real port (the
-same running service, keys and browser as the channel tools' tests): an editor drafts with a
+service, keys and browser the channel tools' tests use: tests/browser.py): an editor drafts with a
 live preview and submits; a reviewer sees the pre-publish impact, approves and publishes; the
 versions diff marks insertions and deletions; the insights charts draw, with their tables and
 CSV. Also refreshes docs/screenshots/console-*.png."""
-
-# The fixtures (running service, browser, tab) are imported from the tools' tests and used
-# by name as parameters, which ruff sees as redefinitions.
-# ruff: noqa: F811
 
 from __future__ import annotations
 
@@ -17,17 +13,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from kb_service.models import Role
-from tests.test_widgets_browser import (  # noqa: F401 (fixtures, used by name)
-    Service,
-    Tab,
-    _open_tab,
-    _shoot,
-    _wait_for_index,
-    browser,
-    documented,
-    service,
-    tab,
-)
+from tests.browser import Service, Tab, open_tab, shoot
 
 pytestmark = pytest.mark.model
 
@@ -58,7 +44,7 @@ def _focused(page: Page) -> str | None:
 
 @pytest.fixture
 def reviewer_tab(browser: Browser) -> Iterator[Tab]:
-    opened = _open_tab(browser, viewport={"width": 1280, "height": 900})
+    opened = open_tab(browser, viewport={"width": 1280, "height": 900})
     yield opened
     opened.page.context.close()
     assert not opened.problems, opened.problems
@@ -93,7 +79,7 @@ def test_editor_and_reviewer_take_a_draft_through_review_impact_and_publish(
     page.click("[data-kb=submit]")
     expect(page.locator("[data-kb=workflow]")).to_have_attribute("data-status", "in_review")
     assert _focused(page) == "workflow-heading"  # focus follows the action
-    _shoot(page, "console-editor", full_page=True)
+    shoot(page, "console-editor", full_page=True)
 
     # The editor's key may not approve: the console shows the server's 403.
     page.click("[data-kb=approve]")
@@ -114,7 +100,7 @@ def test_editor_and_reviewer_take_a_draft_through_review_impact_and_publish(
     impact_box = review.locator("[data-kb=impact]").bounding_box()
     assert impact_box is not None and publish.bounding_box() is not None
     assert impact_box["y"] < publish.bounding_box()["y"]  # type: ignore[index]
-    _shoot(review, "console-review", full_page=True)
+    shoot(review, "console-review", full_page=True)
     publish.click()
     expect(review.locator("[data-kb=workflow]")).to_have_attribute("data-status", "published")
     live = service.call("GET", BASE, Role.agent)
@@ -148,7 +134,7 @@ def test_versions_diff_marks_what_was_removed_and_added(
     assert removed == ["with", "cash"] and added == ["or", "in", "the", "app"], (removed, added)
     assert diff.evaluate("el => getComputedStyle(el.querySelector('del')).textDecorationLine")
     diff.scroll_into_view_if_needed()
-    _shoot(page, "console-diff", full_page=True)
+    shoot(page, "console-diff", full_page=True)
 
 
 def test_insights_draw_charts_with_tables_and_csv(
@@ -175,7 +161,7 @@ def test_insights_draw_charts_with_tables_and_csv(
     csv = open(caught.value.path(), encoding="utf-8").read().splitlines()
     assert csv[0] == "channel,locale,answered,total,share_percent"
     assert len(csv) == answered.count() + 1
-    _shoot(page, "console-insights", full_page=True)
+    shoot(page, "console-insights", full_page=True)
 
 
 def test_list_filters_freshness_and_suggested_phrasings_views(
@@ -196,7 +182,18 @@ def test_list_filters_freshness_and_suggested_phrasings_views(
     assert "#key=" not in page.url  # the key left the address bar
     page.click("[data-kb=nav-stale]")
     expect(page.locator("[data-kb=stale] h2")).to_be_focused()
+    # A customer's confirmed answer becomes a suggested phrasing; the editor accepts it.
+    asked = service.answer("How can I pay my phone bill by card?", "chat", Role.widget)
+    assert asked["status"] == "answered", asked
+    rating = {"helpful": True, "channel": "chat"}
+    service.call("POST", f"/v1/answers/{asked['answer_id']}/feedback", Role.widget, rating)
     page.click("[data-kb=nav-phrasings]")
     expect(page.locator("[data-kb=suggested] h2")).to_be_focused()
+    row = page.locator("[data-kb=table-suggested-phrasings] tbody tr", has_text="pay my phone bill")
+    row.locator("[data-kb=accept]").click()
+    expect(page.locator("[data-kb=status]")).to_have_text("Phrasing accepted.")
+    expect(row).to_have_count(0)
+    statuses = service.call("GET", "/v1/phrasings", Role.editor)["phrasings"]
+    assert any(p["status"] == "active" and "pay my phone bill" in p["text"] for p in statuses)
     page.goto(f"{service.base}/console/?lang=pl#view=articles")
     expect(page.locator("[data-kb=nav-articles]")).to_have_text("Artykuły")

@@ -69,6 +69,11 @@ startTool((ui) => {
   }
   /** Show the view again with fresh data; `focus`: a selector for where the user was. */
   ctx.refresh = (focus) => show(focus);
+  // The skip link moves focus without touching the fragment, which chooses the view.
+  document.querySelector('.skip').addEventListener('click', (event) => {
+    event.preventDefault();
+    $('view').querySelector('h2')?.focus();
+  });
   addEventListener('hashchange', () => show());
   ui.onLanguage = () => document.dispatchEvent(new Event('kb-language'));
   show();
