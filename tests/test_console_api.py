@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlmodel import Session
 
 from kb_service.config import Settings
 from kb_service.models import Role
 from kb_service.services import keys
+from kb_service.services.content_io import export_folder
 from tests.conftest import Api, publish
 
 BASE = "/v1/articles/roaming/translations/en-GB"
@@ -195,11 +198,21 @@ def test_console_address_redirects_to_the_page_and_keeps_the_tools_policy(api: A
 
 def test_a_key_from_the_cli_names_the_author(api: Api) -> None:
     """The four-eyes rule compares key names: drafts record the name of the key that saved."""
-    from sqlmodel import Session
-
     with Session(api.app.state.engine) as session:
         _, plain = keys.create_key(session, role=Role.editor, name="anna")
     headers = {"Authorization": f"Bearer {plain}"}
     body = {"id": "roaming", "locale": "en-GB", "title": "Roaming", "markdown": TEXT}
     created = api.client.post("/v1/articles", headers=headers, json=body).json()
     assert created["translations"][0]["draft_author"] == "anna"
+
+
+def test_a_translation_added_through_the_api_exports_beside_its_original(
+    api: Api, tmp_path: Path
+) -> None:
+    publish(api, "roaming", "en-GB", "Roaming", TEXT)
+    publish(api, "roaming", "pl-PL", "Roaming", "Roaming w UE nic nie kosztuje.")
+    with Session(api.app.state.engine) as session:
+        assert export_folder(session, tmp_path / "out") == 2
+    files = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert files == ["roaming.md", "roaming.pl-PL.md"]
+    assert "translation_of: roaming" in (tmp_path / "out" / "roaming.pl-PL.md").read_text()
