@@ -1,9 +1,9 @@
 """The running service and the browser that the page tests share (the channel tools'
 `test_widgets_browser.py` and the console's `test_console_browser.py`): one service on a real
-port with the real model over the demo content and a key per role, one headless Chromium
-(Debian's; Playwright only drives it), and a tab that fails the test on any page error, CSP
-refusal, failed request or undocumented endpoint. Registered once in `conftest.py`
-(`pytest_plugins`), so every page test uses the same session-wide service and browser.
+port with the real model over the demo content and a key per role, a headless Chromium
+(Debian's; Playwright only drives it) per module, and a tab that fails the test on any page
+error, CSP refusal, failed request or undocumented endpoint. Registered once in `conftest.py`
+(`pytest_plugins`), so every page test uses the same session-wide service.
 """
 
 from __future__ import annotations
@@ -95,7 +95,9 @@ def service(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) -
     sock.close()
 
 
-@pytest.fixture(scope="session")
+# One per test module, not per session: Playwright's sync API keeps an event loop running in
+# the main thread while it is open, and later modules may call asyncio.run() (test_overload).
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: `make install` installs Debian's chromium")
