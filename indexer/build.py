@@ -127,6 +127,13 @@ def _common_terms(documents: Sequence[SourceDocument]) -> dict[str, frozenset[st
     return common
 
 
+def splitter_for(embedder: Embedder) -> MarkdownSplitter:
+    """How articles are cut into sections for this model (also what a draft preview shows)."""
+    return MarkdownSplitter(
+        max_tokens=max(64, embedder.max_tokens - 40), count_tokens=embedder.count_tokens
+    )
+
+
 def build_index(
     documents: Sequence[SourceDocument],
     *,
@@ -141,10 +148,7 @@ def build_index(
     """A complete new generation; ``previous`` is only read, never changed.
 
     ``index_terms``: add each article's terms (tags, keywords, synonyms) to its sections."""
-    splitter = MarkdownSplitter(
-        max_tokens=max(64, embedder.max_tokens - 40), count_tokens=embedder.count_tokens
-    )
-    sections = split_documents(documents, splitter, index_terms=index_terms)
+    sections = split_documents(documents, splitter_for(embedder), index_terms=index_terms)
     known = _reusable(previous)
     missing = [s for s in sections if s.reuse_key() not in known]
     if store is not None and missing:

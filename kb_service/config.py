@@ -135,6 +135,11 @@ class Settings(BaseSettings):
         5, ge=1, description="Retry-After of the 503 while the database cannot be reached."
     )
     default_locale: str = "en-GB"
+    require_second_reviewer: bool = Field(
+        False,
+        description="Four eyes: nobody approves or publishes a draft they wrote (the key name "
+        "recorded as the draft's author); 403 for them, another reviewer must do it.",
+    )
     # Below these confidences an answer abstains (no_answer) instead of guessing.
     min_confidence_chat: float = MIN_CONFIDENCE["chat"]
     min_confidence_email: float = MIN_CONFIDENCE["email"]

@@ -26,6 +26,7 @@ from kb_service.api.routes import (
     keys,
     pages,
     phrasings,
+    render,
     search,
     widgets,
 )
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         search,
         answers,
         phrasings,
+        render,
         customers,
         insights,
         keys,
