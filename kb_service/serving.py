@@ -18,6 +18,8 @@ from uvicorn.supervisors import Multiprocess
 
 from kb_service.config import Settings
 
+WORKER_PING_TIMEOUT_S = 60
+
 
 def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
     if workers == 1:
@@ -27,7 +29,14 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
         return
     # The workers read their settings from the same KB_ environment (create_app() with none).
     config = uvicorn.Config(
-        "kb_service.main:create_app", factory=True, host=host, port=port, workers=workers
+        "kb_service.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        # A worker answers the supervisor's pings only once its imports are done (torch takes
+        # seconds on a busy machine); uvicorn's 5 s would kill and restart it during start-up.
+        timeout_worker_healthcheck=WORKER_PING_TIMEOUT_S,
     )
     Multiprocess(config, sockets=[listening_socket(host, port)]).run()
 

@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -66,7 +67,7 @@ STARTUP_TIMEOUT_S = 600.0
 class Phase:
     seconds: float
     latencies_ms: list[float] = field(default_factory=list)  # of the 200s
-    errors: int = 0  # other statuses, time-outs, connection errors
+    errors: Counter[str] = field(default_factory=Counter)  # by kind: a status, a time-out...
 
     @property
     def rps(self) -> float:
@@ -112,7 +113,8 @@ class LoadReport:
             "ratio_p50": round(self.open.p(0.5) / floor, 2) if floor else None,
             "ratio_p99": round(self.open.p(0.99) / floor, 2) if floor else None,
             "requests": len(self.closed.latencies_ms) + len(self.open.latencies_ms),
-            "errors": self.closed.errors + self.open.errors,
+            "errors": self.closed.errors.total() + self.open.errors.total(),
+            "error_kinds": dict(self.closed.errors + self.open.errors),
         }
 
     def as_text(self) -> str:
@@ -130,7 +132,7 @@ class LoadReport:
                 j["closed_p50_ms"],
                 j["closed_p95_ms"],
                 j["closed_p99_ms"],
-                self.closed.errors,
+                self.closed.errors.total(),
             ),
             (
                 f"open loop, Poisson at {j['offered_rps']}/s",
@@ -138,7 +140,7 @@ class LoadReport:
                 j["p50_ms"],
                 j["p95_ms"],
                 j["p99_ms"],
-                self.open.errors,
+                self.open.errors.total(),
             ),
         ]
         lines = [
@@ -152,6 +154,8 @@ class LoadReport:
             if j["floor_rps"]
             else "no floor measured"
         )
+        if j["error_kinds"]:
+            lines.append("errors: " + ", ".join(f"{k} {v}" for k, v in j["error_kinds"].items()))
         return "\n".join(lines)
 
 
@@ -348,19 +352,32 @@ class _Load:
         channel = CHANNELS[(n // len(self.questions)) % len(CHANNELS)]
         body = json.dumps({"question": question, "channel": channel}).encode()
         pool = self.idle[target]
-        conn = pool.pop() if pool else None
-        try:
-            conn = conn or await HttpConnection.open(target[1], target[0])
-            status, _ = await asyncio.wait_for(
-                conn.request("POST", "/v1/answers", body, self.headers), REQUEST_TIMEOUT_S
-            )
-        except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError):
-            phase.errors += 1
-            if conn is not None:
-                conn.close()
-            return
+        conn: HttpConnection | None = None
+        # A kept-alive connection the server closed while it sat idle (uvicorn closes them
+        # after 5 s) fails before any answer: like any HTTP client, try once more on a new one.
+        for reused in (True, False):
+            from_pool = reused and bool(pool)
+            conn = pool.pop() if from_pool else None
+            try:
+                conn = conn or await HttpConnection.open(target[1], target[0])
+                status, _ = await asyncio.wait_for(
+                    conn.request("POST", "/v1/answers", body, self.headers), REQUEST_TIMEOUT_S
+                )
+                break
+            except (ConnectionError, asyncio.IncompleteReadError) as exc:
+                if conn is not None:
+                    conn.close()
+                if not from_pool:
+                    phase.errors[type(exc).__name__] += 1
+                    return
+            except (OSError, TimeoutError, ValueError) as exc:
+                phase.errors[type(exc).__name__] += 1
+                if conn is not None:
+                    conn.close()
+                return
+        assert conn is not None
         pool.append(conn)
         if status == 200:
             phase.latencies_ms.append((time.perf_counter() - planned) * 1000)
         else:
-            phase.errors += 1
+            phase.errors[f"HTTP {status}"] += 1
