@@ -396,7 +396,7 @@ def bench_load(
     ] = 20.0,
     workers: Annotated[
         int | None,
-        typer.Option(min=1, help="Without --url: processes of the served service (KB_WORKERS)."),
+        typer.Option(min=1, help="Without --url: `kb serve` processes. Default: one per core."),
     ] = None,
     dataset: Annotated[
         Path, typer.Option(file_okay=False, help="Content and questions. Default: the demo.")

@@ -12,7 +12,8 @@ channels, real ``POST /v1/answers`` with a real agent key):
   full: what latency a customer sees at a sensible load. ``ratio_p50``/``ratio_p99`` are its
   p50 and p99 over the floor's p50.
 
-Without ``--url`` the service is ``kb serve`` in a child process (``--workers`` of them) on the
+Without ``--url`` the service is ``kb serve`` in a child process (``--workers`` of them, by default
+one per core, each with ``KB_TORCH_THREADS`` or its share of the cores) on the
 demo content in a temporary data dir; the load comes from this process over HTTP/1.1 with the
 standard library (``bench.overload``'s client). With ``--url`` (repeatable: load spread over
 several replicas, e.g. two ``kb serve`` on one PostgreSQL, to compare with one) it loads any
@@ -169,11 +170,11 @@ def run_load_bench(
     concurrency: int = CONCURRENCY,
 ) -> LoadReport:
     """Measure the floor here, then load ``urls`` (with ``key``), or without them a ``kb serve``
-    of ``dataset`` with ``workers`` processes (default KB_WORKERS) started for the run."""
+    of ``dataset`` with ``workers`` processes (default: one per CPU core) started for the run."""
     if urls and not key:
         raise ValidationFailed("--url needs --key: an agent (or bot) key of that service.")
     settings = get_settings()
-    workers = None if urls else (workers or settings.workers)
+    workers = None if urls else (workers or os.cpu_count() or 1)
     with tempfile.TemporaryDirectory(prefix="kb-load-") as tmp:
         settings = settings.model_copy(
             update={"data_dir": Path(tmp) / "data", "database_url": None, "workers": workers or 1}
