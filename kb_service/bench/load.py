@@ -59,7 +59,7 @@ CHANNELS = ("chat", "email", "phone", "social")
 CONCURRENCY = 8
 OPEN_LOOP_SHARE = 0.5  # of rps_max
 FLOOR_ROUNDS = 3  # times each question is timed for the floor (after one untimed round)
-WARM_UP_S = 2.0  # closed-loop traffic before anything is measured (not counted)
+WARM_UP_S = 3.0  # closed-loop traffic before anything is measured (not counted)
 REQUEST_TIMEOUT_S = 30.0
 STARTUP_TIMEOUT_S = 600.0
 
@@ -253,7 +253,7 @@ def _targets(
             stderr=subprocess.STDOUT,
         )
     try:
-        _wait_until_serving(process, port, log)
+        _wait_until_serving(process, port, log, workers)
         yield [("127.0.0.1", port)]
     finally:
         process.terminate()
@@ -271,13 +271,18 @@ def _host_port(url: str) -> tuple[str, int]:
     return parts.hostname, parts.port or 80
 
 
-def _wait_until_serving(process: subprocess.Popen[bytes], port: int, log: Path) -> None:
+def _wait_until_serving(
+    process: subprocess.Popen[bytes], port: int, log: Path, workers: int
+) -> None:
+    """Until every worker has started: /healthz answers as soon as one has (they share the
+    port), and a worker still loading would take the others' CPU during the measurement."""
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while time.monotonic() < deadline:
+        text = log.read_text(errors="replace")
         if process.poll() is not None:
-            tail = log.read_text(errors="replace")[-2000:]
-            raise KbError(f"The service did not start for the bench:\n{tail}")
-        if asyncio.run(_healthy("127.0.0.1", port)):
+            raise KbError(f"The service did not start for the bench:\n{text[-2000:]}")
+        started = text.count("Application startup complete")  # uvicorn's line, per worker
+        if started >= workers and asyncio.run(_healthy("127.0.0.1", port)):
             return
         time.sleep(0.2)
     raise KbError(f"The service did not answer /healthz within {STARTUP_TIMEOUT_S:g} s.")
