@@ -32,7 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -311,7 +311,9 @@ class _Load:
         self.targets, self.questions, self.concurrency = targets, questions, concurrency
         self.headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
         self.sent = 0
-        self.idle: dict[tuple[str, int], list[HttpConnection]] = {t: [] for t in targets}
+        # Idle kept-alive connections, used in turn (oldest first): reusing the latest one would
+        # send a light load down one connection, so to one worker of a several-worker server.
+        self.idle: dict[tuple[str, int], deque[HttpConnection]] = {t: deque() for t in targets}
 
     async def run(self, seconds: float) -> tuple[Phase, Phase, float]:
         await self._closed(WARM_UP_S)
@@ -363,7 +365,7 @@ class _Load:
         # after 5 s) fails before any answer: like any HTTP client, try once more on a new one.
         for reused in (True, False):
             from_pool = reused and bool(pool)
-            conn = pool.pop() if from_pool else None
+            conn = pool.popleft() if from_pool else None
             try:
                 conn = conn or await HttpConnection.open(target[1], target[0])
                 status, _ = await asyncio.wait_for(
