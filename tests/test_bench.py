@@ -233,6 +233,7 @@ def _check_load_report(report: dict[str, Any], targets: int) -> None:
     assert len(report["targets"]) == targets
 
 
+@pytest.mark.slow
 def test_the_load_bench_serves_two_workers_and_loads_them_over_http(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "KB_DATABASE_URL"}
     env |= {"KB_EMBEDDING_MODEL": "hashing", "KB_DATA_DIR": str(tmp_path / "data")}
@@ -252,6 +253,7 @@ def test_the_load_bench_serves_two_workers_and_loads_them_over_http(tmp_path: Pa
     assert report["workers"] == 2 and report["threads_per_worker"] >= 1
 
 
+@pytest.mark.slow
 def test_the_load_bench_spreads_its_load_over_the_urls_given(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.replicas import Replica, create_key, kb, wait_until
 
@@ -27,6 +28,7 @@ def _all_workers_started(server: Replica, workers: int) -> bool:
     return server.log.read_text(errors="replace").count("Application startup complete") >= workers
 
 
+@pytest.mark.slow
 def test_two_workers_build_once_and_both_serve_a_publish_made_elsewhere(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     url = f"sqlite:///{data_dir / 'kb.sqlite3'}"
