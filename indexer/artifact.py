@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import uuid
 from pathlib import Path
 
@@ -151,7 +152,7 @@ def load_generation(folder: Path, *, model: str, dimension: int, view: str = "")
         with open(folder / "sections.jsonl", encoding="utf-8") as lines:
             for line in lines:
                 data = json.loads(line)
-                tokens.append(data.pop("tokens"))
+                tokens.append([sys.intern(t) for t in data.pop("tokens")])  # see section_tokens
                 sections.append(IndexedSection.from_json(data))
         vectors = np.load(folder / "vectors.npy")
         dense = load_dense(folder / "dense.faiss")

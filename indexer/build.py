@@ -127,6 +127,13 @@ def _common_terms(documents: Sequence[SourceDocument]) -> dict[str, frozenset[st
     return common
 
 
+def splitter_for(embedder: Embedder) -> MarkdownSplitter:
+    """Sections that fit the model's input, with room for the title and heading path."""
+    return MarkdownSplitter(
+        max_tokens=max(64, embedder.max_tokens - 40), count_tokens=embedder.count_tokens
+    )
+
+
 def build_index(
     documents: Sequence[SourceDocument],
     *,
@@ -141,10 +148,32 @@ def build_index(
     """A complete new generation; ``previous`` is only read, never changed.
 
     ``index_terms``: add each article's terms (tags, keywords, synonyms) to its sections."""
-    splitter = MarkdownSplitter(
-        max_tokens=max(64, embedder.max_tokens - 40), count_tokens=embedder.count_tokens
+    sections = split_documents(documents, splitter_for(embedder), index_terms=index_terms)
+    return index_sections(
+        sections,
+        embedder=embedder,
+        kb_revision=kb_revision,
+        previous=previous,
+        ann_threshold=ann_threshold,
+        progress=progress,
+        store=store,
+        index_terms=index_terms,
     )
-    sections = split_documents(documents, splitter, index_terms=index_terms)
+
+
+def index_sections(
+    sections: list[IndexedSection],
+    *,
+    embedder: Embedder,
+    kb_revision: int,
+    previous: HybridIndex | None = None,
+    ann_threshold: int = ANN_THRESHOLD,
+    progress: bool | None = None,
+    store: VectorStore | None = None,
+    index_terms: bool = INDEX_TERMS,
+) -> HybridIndex:
+    """``build_index`` after the split (``split_documents``); ``index_terms`` only says, in the
+    manifest, whether the sections carry their articles' terms."""
     known = _reusable(previous)
     missing = [s for s in sections if s.reuse_key() not in known]
     if store is not None and missing:
@@ -197,9 +226,15 @@ def _stored(sections: list[IndexedSection], embedder: Embedder, store: VectorSto
         stored = found.get(hashes[section.reuse_key()])
         if stored is None or (embedder.view_name and stored[1] is None):
             continue
-        words = analyze(section.passage_text(), language_of(section.locale))
+        words = section_tokens(section)
         out[section.reuse_key()] = (stored[0], stored[1], words)
     return out
+
+
+def section_tokens(section: IndexedSection) -> list[str]:
+    """The section's keyword tokens, interned: the same few thousand words recur in every
+    section, and one string object each keeps 100,000 sections' tokens in tens of MB."""
+    return [sys.intern(t) for t in analyze(section.passage_text(), language_of(section.locale))]
 
 
 def _reusable(previous: HybridIndex | None) -> Reusable:
@@ -217,7 +252,7 @@ def _embed(sections: list[IndexedSection], embedder: Embedder, progress: bool | 
     for batch in _batches(sections, progress):
         encoded = embedder.embed([s.passage_text() for s in batch], "passage")
         for row, section in enumerate(batch):
-            words = analyze(section.passage_text(), language_of(section.locale))
+            words = section_tokens(section)
             view = None if encoded.views is None else encoded.views[row]
             out[section.reuse_key()] = (encoded.vectors[row], view, words)
     return out

@@ -71,18 +71,19 @@ class PhrasingIndex:
 def phrasing_bonus(
     cosines: NDArray[np.floating],
     rows: list[list[int]],
-    dense: NDArray[np.floating],
+    spread: float,
+    size: int,
     *,
     threshold: float = PHRASING_THRESHOLD,
 ) -> NDArray[np.float32] | None:
     """Per-section evidence from phrasings (see module docstring); None when there is none.
 
     ``cosines[j]`` is the question's cosine with phrasing j, ``rows[j]`` the sections phrasing
-    j stands for, ``dense`` the question's cosines with every section."""
-    spread = float(np.std(dense)) if dense.size else 0.0
+    j stands for, ``spread`` the standard deviation of the question's cosines with every
+    section, ``size`` the number of sections."""
     if spread <= 1e-12:
         return None
-    bonus = np.zeros(dense.shape, dtype=np.float32)
+    bonus = np.zeros(size, dtype=np.float32)
     found = False
     for j in np.flatnonzero(np.asarray(cosines) > threshold):
         targets = rows[int(j)]

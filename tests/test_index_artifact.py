@@ -20,7 +20,6 @@ from indexer.dense import build_dense, dense_scores, kind_of
 from indexer.documents import SourceDocument
 from indexer.embed import HashingEmbedder, Vectors
 from indexer.errors import ManifestMismatch
-from kb_service.bench.ann import clustered_vectors
 
 DOCS = [
     SourceDocument(
@@ -133,6 +132,16 @@ def test_kill_9_during_a_build_leaves_the_last_good_index(tmp_path: Path) -> Non
     assert artifact.current_generation(tmp_path) == good
     loaded = artifact.load_generation(good, model="hashing-64", dimension=64)
     assert loaded.manifest.kb_revision == 1
+
+
+def clustered_vectors(count: int, dimension: int, seed: int) -> Vectors:
+    """Normalised vectors around many centres: closer to text embeddings than uniform noise."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(max(count // 50, 1), dimension)).astype(np.float32)
+    vectors = centres[rng.integers(0, len(centres), count)]
+    vectors = vectors + 0.6 * rng.normal(size=(count, dimension)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors.astype(np.float32)
 
 
 def test_hnsw_above_threshold_keeps_recall() -> None:
