@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 from tqdm import tqdm
 
 from indexer.analysis import analyze
-from indexer.dense import ANN_THRESHOLD, build_dense, kind_of
+from indexer.dense import ANN_THRESHOLD, build_dense, held_vectors, kind_of
 from indexer.documents import IndexedSection, SourceDocument
 from indexer.embed import Embedder
 from indexer.hybrid import HybridIndex, Manifest
@@ -203,6 +203,7 @@ def index_sections(
         len(sections) - len(missing),
     )
     dense = build_dense(vectors, ann_threshold=ann_threshold)
+    vectors = held_vectors(dense)  # the index's copy; the one built above is freed
     manifest = Manifest(
         model=embedder.name,
         dimension=embedder.dimension,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import tempfile
 import time
 import urllib.parse
@@ -119,10 +120,15 @@ def run_scale_bench(sections: int, dataset: Path = Path("content")) -> ScaleRepo
         )
         artifact.write_generation(demo, settings.index_dir)
         questions = _questions(dataset)
-        with _served(settings, key, Path(tmp)) as (client, _, _):
-            demo_answers = _answer_latencies(client, questions)
+        engine.dispose()  # a complete SQLite file to copy: the demo KB, served beside the big one
+        demo_settings = settings.model_copy(update={"data_dir": Path(tmp) / "demo"})
+        shutil.copytree(settings.data_dir, demo_settings.data_dir)
 
-        copies = math.ceil(max(sections - len(demo), 0) / max(len(demo), 1))
+        # a copy can split into fewer sections than its original (shorter paragraphs)
+        one_copy = [variant(d, 1) for d in demo_docs]
+        splitter = splitter_for(embedder)
+        per_copy = len(split_documents(one_copy, splitter, index_terms=settings.index_tags))
+        copies = math.ceil(max(sections - len(demo), 0) / max(per_copy, 1))
         with Session(engine) as session:
             revision = insert_copies(
                 session, [variant(d, c) for c in range(1, copies + 1) for d in demo_docs]
@@ -133,9 +139,12 @@ def run_scale_bench(sections: int, dataset: Path = Path("content")) -> ScaleRepo
         report_sections, real, kind = len(index), len(demo), index.manifest.dense_index
         del index, demo  # the bench process's copy; the serving process loads its own
 
-        with _served(settings, key, Path(tmp)) as (client, pid, start_seconds):
+        with (
+            _served(settings, key, Path(tmp) / "big.log") as (client, pid, start_seconds),
+            _served(demo_settings, key, Path(tmp) / "demo.log") as (demo_client, _, _),
+        ):
             search_ms = _search_latencies(client, questions)
-            answers = _answer_latencies(client, questions)
+            answers, demo_answers = _answer_latencies(client, demo_client, questions)
             rss, peak = _memory_mb(pid)
         return ScaleReport(
             sections=report_sections,
@@ -249,7 +258,7 @@ def _index_latencies(
 
 
 @contextmanager
-def _served(settings: Settings, key: str, tmp: Path) -> Iterator[tuple[_Client, int, float]]:
+def _served(settings: Settings, key: str, log: Path) -> Iterator[tuple[_Client, int, float]]:
     """The app in a child process on the bench's data dir; a client with ``key``, the child's
     pid and how long it took to answer /healthz."""
     env = {k: v for k, v in os.environ.items() if k != "KB_DATABASE_URL"}
@@ -259,7 +268,7 @@ def _served(settings: Settings, key: str, tmp: Path) -> Iterator[tuple[_Client, 
         "KB_ANN_THRESHOLD": str(settings.ann_threshold),
     }
     started = time.perf_counter()
-    server = _Server(env, tmp / "server.log")
+    server = _Server(env, log)
     with server as port:
         ready = time.perf_counter() - started
         assert server.process is not None
@@ -286,8 +295,12 @@ def _search_latencies(client: _Client, questions: Sequence[Query]) -> list[float
     return [_timed(lambda q=q: client.get(path(q))) for q in questions]
 
 
-def _answer_latencies(client: _Client, questions: Sequence[Query]) -> list[float]:
-    """Every question once, the channels in turn (the channel changes only the rendering)."""
+def _answer_latencies(
+    client: _Client, demo_client: _Client, questions: Sequence[Query]
+) -> tuple[list[float], list[float]]:
+    """Every question once to each server, the channels in turn (the channel changes only the
+    rendering), the two servers alternating which is asked first: the machine's load, which
+    varies, weighs on both alike."""
 
     def body(n: int, q: Query) -> dict[str, Any]:
         channel = CHANNELS[n % len(CHANNELS)]
@@ -295,10 +308,14 @@ def _answer_latencies(client: _Client, questions: Sequence[Query]) -> list[float
 
     for n, q in enumerate(questions[:K]):
         client.post("/v1/answers", body(n, q))
-    return [
-        _timed(lambda n=n, q=q: client.post("/v1/answers", body(n, q)))
-        for n, q in enumerate(questions)
-    ]
+        demo_client.post("/v1/answers", body(n, q))
+    big: list[float] = []
+    demo: list[float] = []
+    for n, q in enumerate(questions):
+        pair = [(client, big), (demo_client, demo)]
+        for asked, latencies in pair if n % 2 else pair[::-1]:
+            latencies.append(_timed(lambda c=asked, n=n, q=q: c.post("/v1/answers", body(n, q))))
+    return big, demo
 
 
 def _memory_mb(pid: int) -> tuple[float, float]:
