@@ -32,7 +32,8 @@ from indexer.fusion import (
 from indexer.keyword import KeywordIndex
 from indexer.locales import detect_language, language_of
 from indexer.phrasings import (
-    PHRASING_THRESHOLD,
+    PHRASING_CAP,
+    PHRASING_MARGIN,
     PHRASING_WEIGHT,
     PhrasingIndex,
     PhrasingTarget,
@@ -123,7 +124,8 @@ class HybridIndex:
         confidence_midpoint: float = CONFIDENCE_MIDPOINT,
         phrasings: PhrasingIndex | None = None,
         phrasing_weight: float = PHRASING_WEIGHT,
-        phrasing_threshold: float = PHRASING_THRESHOLD,
+        phrasing_margin: float = PHRASING_MARGIN,
+        phrasing_cap: float = PHRASING_CAP,
     ) -> SearchResult:
         """Best section of each of the ``limit`` best articles, in the question's language.
 
@@ -142,7 +144,7 @@ class HybridIndex:
             _Weights(language, keyword_weight, include_internal),
             phrasings if phrasing_weight else None,
             phrasing_weight,
-            phrasing_threshold,
+            (phrasing_margin, phrasing_cap),
         )
         chosen = self._collect(scores, locale, language, limit)
         fused, dense, keyword = scores.of(np.array([i for i, _ in chosen], dtype=np.int64))
@@ -166,7 +168,7 @@ class HybridIndex:
         weights: _Weights,
         phrasings: PhrasingIndex | None,
         phrasing_weight: float,
-        phrasing_threshold: float,
+        phrasing_bars: tuple[float, float],  # margin and cap (indexer.phrasings)
     ) -> _QueryScores:
         """The question's scores: every section on an exact index; on HNSW the dense candidates
         and the keyword side's best, on the scale of the whole KB (``fusion.Spread``)."""
@@ -183,6 +185,7 @@ class HybridIndex:
             )
             candidates = np.arange(len(self.sections))
             exact: tuple[FloatVector, FloatVector | None] | None = (dense_all, view_all)
+            dense = (float(np.std(dense_all)), float(np.max(dense_all)), len(self.sections))
         else:
             exact = None
             sample = self._spread_sample()
@@ -193,18 +196,20 @@ class HybridIndex:
                 if view is None or self.views is None
                 else Spread.of(_dot(self.views[sample], view)),
             )
-            candidates = np.union1d(
-                nearest(self.dense, vector, ANN_CANDIDATES), _top(keyword, ANN_CANDIDATES)
-            )
+            found = nearest(self.dense, vector, ANN_CANDIDATES)  # best first
+            best = float(_dot(self.vectors[found[:1]], vector).max(initial=0.0))
+            dense = (spreads.dense.std, best, len(self.sections))
+            candidates = np.union1d(found, _top(keyword, ANN_CANDIDATES))
         bonus = None
         if phrasings is not None and len(phrasings):
             cosines = phrasings.vectors @ vector
             rows = [self.rows_of(target) for target in phrasings.targets]
-            found = phrasing_bonus(
-                cosines, rows, spreads.dense.std, len(self.sections), threshold=phrasing_threshold
+            margin, cap = phrasing_bars
+            evidence = phrasing_bonus(
+                cosines, phrasings.targets, rows, dense, margin=margin, cap=cap
             )
-            if found is not None:
-                bonus = np.float32(phrasing_weight) * found
+            if evidence is not None:
+                bonus = np.float32(phrasing_weight) * evidence
                 candidates = np.union1d(candidates, np.flatnonzero(bonus))
         return _QueryScores(self, vector, view, keyword, spreads, weights, bonus, candidates, exact)
 

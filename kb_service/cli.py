@@ -259,8 +259,11 @@ def bench_retrieval(
     phrasing_weight: Annotated[
         float | None, typer.Option(help="Override KB_PHRASING_WEIGHT.")
     ] = None,
-    phrasing_threshold: Annotated[
-        float | None, typer.Option(help="Override KB_PHRASING_THRESHOLD.")
+    phrasing_margin: Annotated[
+        float | None, typer.Option(help="Override KB_PHRASING_MARGIN.")
+    ] = None,
+    phrasing_cap: Annotated[
+        float | None, typer.Option(min=0.0, help="Override KB_PHRASING_CAP.")
     ] = None,
 ) -> None:
     """Import a dataset into a temporary KB, index it and score every query.
@@ -284,7 +287,8 @@ def bench_retrieval(
         learn_split=learn_split,
         learn_mode=learn_mode,
         phrasing_weight=phrasing_weight,
-        phrasing_threshold=phrasing_threshold,
+        phrasing_margin=phrasing_margin,
+        phrasing_cap=phrasing_cap,
     )
     typer.echo(json.dumps(report.as_json()) if as_json else report.as_text())
 

@@ -13,7 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from indexer.build import INDEX_TERMS
 from indexer.dense import ANN_THRESHOLD
 from indexer.fusion import CONFIDENCE_MIDPOINT, KEYWORD_WEIGHT
-from indexer.phrasings import PHRASING_THRESHOLD, PHRASING_WEIGHT
+from indexer.phrasings import PHRASING_CAP, PHRASING_MARGIN, PHRASING_WEIGHT
 from kb_service.services.channels import MIN_CONFIDENCE
 from kb_service.validation import MAX_ARTICLE_CHARS
 
@@ -74,10 +74,17 @@ class Settings(BaseSettings):
         description="Weight of learned phrasings in the fusion (0: not used); see "
         "indexer/phrasings.py.",
     )
-    phrasing_threshold: float = Field(
-        PHRASING_THRESHOLD,
-        description="Question-to-phrasing cosine below which a learned phrasing is no "
-        "evidence; calibrated for multilingual-e5-small.",
+    phrasing_margin: float = Field(
+        PHRASING_MARGIN,
+        description="Cosine by which the question's nearest learned phrasing must be closer "
+        "than its best section and than any other article's phrasing; see "
+        "indexer/phrasings.py.",
+    )
+    phrasing_cap: float = Field(
+        PHRASING_CAP,
+        ge=0,
+        description="Largest evidence one learned phrasing gives, in dense z-score units; see "
+        "indexer/phrasings.py.",
     )
     widget_rate_limit: str = Field(
         "30/minute",

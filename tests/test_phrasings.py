@@ -26,16 +26,14 @@ ODD = "roaming outside the EU zorblax frobnicate quux"  # answered from roaming,
 REWORDED = "quux frobnicate zorblax: roaming outside EU?"  # the same question, reworded
 
 
-HASHING_THRESHOLD = 0.5  # the hashing embedder's cosines are lower than e5's
+HASHING_CAP = 10.0
 
 
 @pytest.fixture
 def kb(make_api: Callable[..., Api], settings: Settings) -> Api:
-    api = make_api(
-        settings.model_copy(
-            update={"phrasing_threshold": HASHING_THRESHOLD, "phrasing_weight": 1.0}
-        )
-    )
+    # The hashing embedder's three sections sit further apart (in z-units) than e5's do: a
+    # larger cap lets one phrasing move them, which is all this plumbing needs.
+    api = make_api(settings.model_copy(update={"phrasing_cap": HASHING_CAP}))
     publish(api, "roaming", "en-GB", "Roaming", ROAMING)
     publish(api, "lost-sim", "en-GB", "Lost SIM", LOST)
     publish(api, "wifi", "en-GB", "Wi-Fi password", WIFI)
@@ -220,7 +218,7 @@ def test_no_phrasings_reproduce_the_ranking_exactly(kb: Api) -> None:
     empty = index.search(ODD, embedder, limit=5, phrasings=PhrasingIndex(1, []))
     vector = embedder.embed(["something else entirely"], "query").vectors
     far = PhrasingIndex(1, [PhrasingTarget("lost-sim")], vector)
-    unrelated = index.search(ODD, embedder, limit=5, phrasings=far, phrasing_threshold=0.99)
+    unrelated = index.search(ODD, embedder, limit=5, phrasings=far, phrasing_margin=1.0)
     for other in (empty, unrelated):
         assert [(h.section.section_id, h.score) for h in other.hits] == [
             (h.section.section_id, h.score) for h in plain.hits
@@ -230,11 +228,7 @@ def test_no_phrasings_reproduce_the_ranking_exactly(kb: Api) -> None:
 def test_the_poll_picks_up_phrasings_taught_by_another_process(
     make_api: Callable[..., Api], settings: Settings
 ) -> None:
-    update = {
-        "index_poll_seconds": 0.2,
-        "phrasing_threshold": HASHING_THRESHOLD,
-        "phrasing_weight": 1.0,  # on (it is off by default)
-    }
+    update = {"index_poll_seconds": 0.2, "phrasing_cap": HASHING_CAP}
     api = make_api(settings.model_copy(update=update))
     publish(api, "roaming", "en-GB", "Roaming", ROAMING)
     publish(api, "lost-sim", "en-GB", "Lost SIM", LOST)
@@ -300,13 +294,7 @@ def _article(answer: dict[str, object]) -> str:
     return str(chosen["article_id"])
 
 
-def test_an_agents_correction_answers_the_next_rewording_within_5_s(
-    demo_api: Api, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    index = demo_api.index  # phrasings are off by default: this test turns them on
-    monkeypatch.setattr(
-        index, "settings", index.settings.model_copy(update={"phrasing_weight": 1.0})
-    )
+def test_an_agents_correction_answers_the_next_rewording_within_5_s(demo_api: Api) -> None:
     first = "the sim card got wet and stopped working, I need a new one"
     reworded = "my SIM was damaged by water and doesn't work any more, how do I get another?"
     answer = _answer_of(demo_api, first)

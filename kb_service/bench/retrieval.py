@@ -134,7 +134,8 @@ def run_retrieval_bench(
     learn_split: str | None = None,
     learn_mode: str = "phrasings",
     phrasing_weight: float | None = None,
-    phrasing_threshold: float | None = None,
+    phrasing_margin: float | None = None,
+    phrasing_cap: float | None = None,
     only_locale: str | None = None,
     index_tags: bool | None = None,
     base: Settings | None = None,
@@ -172,7 +173,8 @@ def run_retrieval_bench(
         keyword_weight=keyword_weight,
         index_tags=index_tags,
         phrasing_weight=phrasing_weight,
-        phrasing_threshold=phrasing_threshold,
+        phrasing_margin=phrasing_margin,
+        phrasing_cap=phrasing_cap,
     )
     noise: dict[str, Any] = {"typo_rate": typo_rate, "strip_diacritics": strip_diacritics}
     with tempfile.TemporaryDirectory(prefix="kb-bench-") as tmp:
@@ -237,14 +239,16 @@ def _overrides(
     keyword_weight: float | None,
     index_tags: bool | None,
     phrasing_weight: float | None,
-    phrasing_threshold: float | None,
+    phrasing_margin: float | None,
+    phrasing_cap: float | None,
 ) -> dict[str, Any]:
     """The settings the command line overrides for this run (None: keep the base's)."""
     chosen = {
         "keyword_weight": keyword_weight,
         "index_tags": index_tags,
         "phrasing_weight": phrasing_weight,
-        "phrasing_threshold": phrasing_threshold,
+        "phrasing_margin": phrasing_margin,
+        "phrasing_cap": phrasing_cap,
     }
     overrides: dict[str, Any] = {k: v for k, v in chosen.items() if v is not None}
     return {"database_url": None, "embedding_model": model or base.embedding_model, **overrides}

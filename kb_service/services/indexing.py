@@ -266,7 +266,8 @@ class IndexService:
             confidence_midpoint=self.settings.confidence_midpoint,
             phrasings=self.phrasings,
             phrasing_weight=self.settings.phrasing_weight,
-            phrasing_threshold=self.settings.phrasing_threshold,
+            phrasing_margin=self.settings.phrasing_margin,
+            phrasing_cap=self.settings.phrasing_cap,
         )
 
     def status(self) -> IndexStatus | None:
