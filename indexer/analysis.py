@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from functools import lru_cache
 
 import simplemma
@@ -78,6 +79,16 @@ def _word_tokens(word: str, lemma_lang: str | None) -> tuple[str, ...]:
     if len(folded_surface) > PREFIX_LENGTH:
         tokens.append(_PREFIX_MARK + folded_surface[:PREFIX_LENGTH])
     return tuple(tokens)
+
+
+def preload(languages: Iterable[str]) -> None:
+    """Load the lemma dictionaries of ``languages`` now. simplemma loads one on its first use,
+    which takes seconds; loaded by the first questions instead, every concurrent request that
+    needs it would load its own copy (its cache does not lock), all of them slowly."""
+    for lang in languages:
+        lemma_lang = _lemma_language(lang)
+        if lemma_lang is not None:
+            _lemmatizer().lemmatize("a", lemma_lang)
 
 
 def analyze(text: str, lang: str | None) -> list[str]:

@@ -128,7 +128,7 @@ def _common_terms(documents: Sequence[SourceDocument]) -> dict[str, frozenset[st
 
 
 def splitter_for(embedder: Embedder) -> MarkdownSplitter:
-    """Sections that fit the model's input, with room for the title and heading path."""
+    """How articles are cut into sections for this model (also what a draft preview shows)."""
     return MarkdownSplitter(
         max_tokens=max(64, embedder.max_tokens - 40), count_tokens=embedder.count_tokens
     )

@@ -242,3 +242,11 @@ def load_embedder(spec: str, *, model_cache: Path) -> Embedder:
         embedder = SentenceTransformerEmbedder(Path(spec).expanduser())
     embedder.warm_up()
     return embedder
+
+
+def use_threads(count: int) -> None:
+    """Give the model ``count`` CPU threads in this process (torch's pool is per process:
+    two workers on two cores each want one, not two that fight over both cores)."""
+    import torch
+
+    torch.set_num_threads(count)

@@ -14,7 +14,7 @@ import faiss
 import numpy as np
 from numpy.typing import NDArray
 
-from indexer.analysis import analyze
+from indexer.analysis import analyze, preload
 from indexer.dense import ANN_CANDIDATES, SPREAD_SAMPLE, dense_scores, kind_of, nearest
 from indexer.diacritics import DiacriticRestorer
 from indexer.documents import IndexedSection
@@ -108,6 +108,7 @@ class HybridIndex:
         self._languages = frozenset(self._section_languages.tolist())
         self._internal = np.fromiter((s.internal for s in self.sections), dtype=bool)
         self._restorer = DiacriticRestorer(s.passage_text() for s in self.sections)
+        preload(self._languages)  # before the first question, not by it
 
     def __len__(self) -> int:
         return len(self.sections)

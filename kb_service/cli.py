@@ -69,16 +69,22 @@ def main() -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Default: KB_HOST or 127.0.0.1.")] = None,
     port: Annotated[int | None, typer.Option(help="Default: KB_PORT or 8000.")] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Processes on the port. Default: KB_WORKERS or 1.")
+    ] = None,
 ) -> None:
-    """Start the HTTP service (loads the model and the index once)."""
-    import uvicorn
-
-    from kb_service.main import create_app
+    """Start the HTTP service (each worker process loads the model and the index once)."""
     from kb_service.services.indexing import check_index_matches
+    from kb_service.serving import serve as run_server
 
     settings = get_settings()
     check_index_matches(settings)
-    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
+    run_server(
+        settings,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers or settings.workers,
+    )
 
 
 @app.command("import")
@@ -389,6 +395,39 @@ def bench_overload(
     typer.echo(json.dumps(report.as_json()) if as_json else report.as_text())
     if not report.ok():
         raise typer.Exit(1)
+
+
+@bench_app.command("load")
+def bench_load(
+    url: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A running service to load (http://HOST:PORT), e.g. a load balancer; repeat "
+            "to spread the load over replicas. Default: start `kb serve` on the demo content."
+        ),
+    ] = None,
+    key: Annotated[
+        str | None, typer.Option(help="With --url: an agent key of that service.")
+    ] = None,
+    seconds: Annotated[
+        float, typer.Option(min=1, max=600, help="Length of each loop (closed, then open).")
+    ] = 20.0,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, help="Without --url: `kb serve` processes. Default: one per core."),
+    ] = None,
+    dataset: Annotated[
+        Path, typer.Option(file_okay=False, help="Content and questions. Default: the demo.")
+    ] = Path("content"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Answer throughput and latency over HTTP against the floor (encoding + search alone):
+    a closed loop of 8 clients (rps_max), then Poisson arrivals at half of it."""
+    from kb_service.bench.load import run_load_bench
+
+    configure_logging(logging.WARNING)
+    report = run_load_bench(urls=url, key=key, seconds=seconds, dataset=dataset, workers=workers)
+    typer.echo(json.dumps(report.as_json()) if as_json else report.as_text())
 
 
 model_app = typer.Typer(help="Build the default embedding model.", no_args_is_help=True)

@@ -113,6 +113,30 @@ class Settings(BaseSettings):
         description="Threads that run request handlers; the database pool holds as many "
         "connections (plus two for /healthz), so a handler never waits for one.",
     )
+    workers: int = Field(
+        1,
+        ge=1,
+        description="Processes `kb serve` starts on one port (each loads the model and the index "
+        "once); 2 on a 2-core machine uses both cores.",
+    )
+    torch_threads: int = Field(
+        0,
+        ge=0,
+        description="Threads each process gives the model; 0: the CPU cores divided by "
+        "KB_WORKERS (workers sharing cores only slow each other down).",
+    )
+    encode_batch_wait_ms: float = Field(
+        2.0,
+        ge=0,
+        description="How long the first of several concurrent questions waits for others to be "
+        "encoded with it in one model call (0: no batching). A batch costs little more than one "
+        "question, so under load this multiplies throughput.",
+    )
+    ledger_group_commit: bool = Field(
+        True,
+        description="Answer records of concurrent requests are committed together, in one "
+        "transaction and one disk sync; each response still waits for its own record's commit.",
+    )
     db_pool_timeout: float = Field(
         5.0, gt=0, description="Seconds to wait for a database connection before 503."
     )
@@ -135,6 +159,11 @@ class Settings(BaseSettings):
         5, ge=1, description="Retry-After of the 503 while the database cannot be reached."
     )
     default_locale: str = "en-GB"
+    require_second_reviewer: bool = Field(
+        False,
+        description="Four eyes: nobody approves or publishes a draft they wrote (the key name "
+        "recorded as the draft's author); 403 for them, another reviewer must do it.",
+    )
     # Below these confidences an answer abstains (no_answer) instead of guessing.
     min_confidence_chat: float = MIN_CONFIDENCE["chat"]
     min_confidence_email: float = MIN_CONFIDENCE["email"]
@@ -167,6 +196,11 @@ class Settings(BaseSettings):
     @property
     def replica(self) -> str:
         return self.replica_name or f"{socket.gethostname()}:{self.port}"
+
+    @property
+    def threads_per_worker(self) -> int:
+        """KB_TORCH_THREADS, or the cores shared out among the workers."""
+        return self.torch_threads or max(1, (os.cpu_count() or 1) // self.workers)
 
     @property
     def index_dir(self) -> Path:

@@ -9,7 +9,8 @@ from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-from indexer.embed import Embedder, load_embedder
+from indexer.batching import BatchingEmbedder
+from indexer.embed import Embedder, load_embedder, use_threads
 from indexer.locales import detect_language
 from kb_service import __version__
 from kb_service.api.cors import WidgetCorsMiddleware, WidgetOrigins
@@ -26,12 +27,14 @@ from kb_service.api.routes import (
     keys,
     pages,
     phrasings,
+    render,
     search,
     widgets,
 )
 from kb_service.config import Settings, get_settings
 from kb_service.db import make_engine
 from kb_service.logs import configure_logging
+from kb_service.services.group_commit import GroupCommitter
 from kb_service.services.indexing import IndexService
 
 DESCRIPTION = """One shared, versioned, multilingual knowledge base and one answer API behind
@@ -60,11 +63,13 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         configure_logging(settings.log_level)
         # Sync handlers run on this many threads; the database pool is sized to match.
         to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
+        use_threads(settings.threads_per_worker)
         engine = make_engine(settings)
         model = embedder or load_embedder(
             settings.embedding_model, model_cache=settings.model_cache
         )
-        index = IndexService(settings, engine, model)
+        batcher = BatchingEmbedder(model, wait_s=settings.encode_batch_wait_ms / 1000)
+        index = IndexService(settings, engine, batcher if batcher.wait_s > 0 else model)
         try:
             index.start()
         except BaseException:
@@ -75,10 +80,15 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         detect_language("Good morning, how can I help?")
         index.listen()  # PostgreSQL: refresh on NOTIFY kb_revision (other replicas' publishes)
         app.state.settings, app.state.engine, app.state.index = settings, engine, index
+        committer = GroupCommitter(engine) if settings.ledger_group_commit else None
+        app.state.committer = committer
         app.state.widget_limiter = KeyRateLimiter(settings.widget_rate_limit)
         widget_origins.engine = engine
         yield
         index.stop()
+        batcher.stop()
+        if committer is not None:
+            committer.stop()
         engine.dispose()
 
     app = FastAPI(
@@ -106,6 +116,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         search,
         answers,
         phrasings,
+        render,
         customers,
         insights,
         keys,

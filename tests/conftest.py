@@ -40,6 +40,10 @@ from kb_service.services import keys
 from kb_service.services.indexing import IndexService
 from tests.pgserver import PgServer
 
+# The running service, browser and tab of the page tests, registered once so that the channel
+# tools' and the console's tests share one session-wide service and one Chromium.
+pytest_plugins = ("tests.browser",)
+
 if TYPE_CHECKING:
     # Starlette's TestClient is typed against httpx2 (what it uses when installed; it falls
     # back to httpx otherwise), so its responses are httpx2 responses, not httpx ones.

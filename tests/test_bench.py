@@ -230,3 +230,68 @@ def test_the_scale_bench_reports_a_grown_kb_served_by_another_process(
     assert 0 < report["rss_mb"] <= report["peak_rss_mb"]  # the serving process's, from /proc
     for name in ("p50_ms", "p95_ms", "build_seconds", "answer_p50_ms", "demo_answer_p50_ms"):
         assert report[name] > 0
+
+
+LOAD_KEYS = {
+    "floor_p50_ms",
+    "floor_rps",
+    "rps_max",
+    "p50_ms",
+    "p95_ms",
+    "p99_ms",
+    "ratio_p50",
+    "ratio_p99",
+    "errors",
+}
+
+
+def _check_load_report(report: dict[str, Any], targets: int) -> None:
+    """Plumbing, not timing: every number is there, was measured, and nothing failed."""
+    assert LOAD_KEYS <= set(report), LOAD_KEYS - set(report)
+    assert report["errors"] == 0, report["error_kinds"]
+    assert report["floor_p50_ms"] > 0 and report["rps_max"] > 0 and report["p50_ms"] > 0
+    # the ratio is of the unrounded floor
+    assert report["ratio_p50"] == pytest.approx(report["p50_ms"] / report["floor_p50_ms"], rel=0.1)
+    assert len(report["targets"]) == targets
+
+
+@pytest.mark.slow
+def test_the_load_bench_serves_two_workers_and_loads_them_over_http(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "KB_DATABASE_URL"}
+    env |= {"KB_EMBEDDING_MODEL": "hashing", "KB_DATA_DIR": str(tmp_path / "data")}
+    command = [sys.executable, "-c", "from kb_service.cli import main; main()", "bench", "load"]
+    result = subprocess.run(
+        [*command, "--seconds", "1", "--workers", "2", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=REPO,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    _check_load_report(report, targets=1)
+    assert report["workers"] == 2 and report["threads_per_worker"] >= 1
+
+
+@pytest.mark.slow
+def test_the_load_bench_spreads_its_load_over_the_urls_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kb_service.bench.answers import served_dataset
+
+    monkeypatch.setenv("KB_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("KB_EMBEDDING_MODEL", "hashing")
+    with served_dataset(REPO / "content") as client:
+        url = f"http://127.0.0.1:{client._connection.port}"
+        key = client._headers["Authorization"].removeprefix("Bearer ")
+        result = _kb("bench", "load", "--url", url, "--url", url, "--key", key, "--seconds", "1")
+        assert result.exit_code == 0, result.output
+        assert "closed loop, 8 clients" in result.stdout
+        as_json = _kb(
+            "bench", "load", "--url", url, "--url", url, "--key", key, "--seconds", "1", "--json"
+        )
+    assert as_json.exit_code == 0, as_json.output
+    _check_load_report(json.loads(as_json.stdout), targets=2)
+    assert _kb("bench", "load", "--url", url, "--seconds", "1").exit_code == 1  # no --key

@@ -1,6 +1,7 @@
 """The four channel tools in real headless Chromium, against the service on a real port.
 
-The service runs with the real model over the demo content; the tests drive the tools by the
+The service, browser and tab are shared with the console's tests (`tests/browser.py`); the
+service runs with the real model over the demo content. The tests drive the tools by the
 page contract (`data-kb=...`) and check what a person sees against what `POST /v1/answers`
 says for the same question. They also refresh the screenshots in docs/screenshots/.
 Chromium is Debian's (`make install` installs it); Playwright only drives it.
@@ -9,36 +10,17 @@ Chromium is Debian's (`make install` installs it); Playwright only drives it.
 from __future__ import annotations
 
 import json
-import re
-import socket
-import threading
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-import httpx
 import pytest
-import uvicorn
-from playwright.sync_api import Browser, Page, expect, sync_playwright
-from sqlmodel import Session
+from playwright.sync_api import Browser, Page, expect
 
-from indexer.embed import Embedder
-from kb_service.config import Settings
-from kb_service.db import make_engine
-from kb_service.main import create_app
 from kb_service.models import Role
-from kb_service.services import keys
-from kb_service.services.content_io import import_folder
-from kb_service.services.publishing import Actor
-from tests.conftest import CONTENT, REPO
+from tests.browser import Service, Tab, open_tab, shoot, wait_for_index
+from tests.conftest import CONTENT
 
 pytestmark = pytest.mark.model
 
-CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = REPO / "docs" / "screenshots"
 CHANNELS = ("chat", "email", "phone", "social")
 TOOL_PAGES = {"email": "/widgets/email/", "phone": "/widgets/phone/", "social": "/widgets/social/"}
 UNRELATED = "qwzx plorb vunt kree flimbo?"
@@ -50,127 +32,6 @@ EXPECTED = {  # id -> article, from content/qrels.tsv
     line.split("\t")[0]: line.split("\t")[1]
     for line in (CONTENT / "qrels.tsv").read_text().splitlines()
 }
-
-
-@dataclass
-class Service:
-    """The running service: its base URL, a key per role and an HTTP client."""
-
-    base: str
-    keys: dict[Role, str]
-    http: httpx.Client = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.http = httpx.Client(base_url=self.base, timeout=60)
-
-    def request(self, method: str, path: str, role: Role, body: Any = None) -> httpx.Response:
-        # A widget key works only from its page's origin, which a browser sends as `Origin`.
-        origin = {"Origin": self.base} if role == Role.widget else {}
-        headers = {"Authorization": f"Bearer {self.keys[role]}", **origin}
-        return self.http.request(method, path, headers=headers, json=body)
-
-    def call(self, method: str, path: str, role: Role, body: Any = None) -> Any:
-        response = self.request(method, path, role, body)
-        assert response.is_success, response.text
-        return response.json()
-
-    def answer(self, question: str, channel: str, role: Role, **extra: Any) -> Any:
-        body = {"question": question, "channel": channel, **extra}
-        return self.call("POST", "/v1/answers", role, body)
-
-
-@pytest.fixture(scope="session")
-def service(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) -> Iterator[Service]:
-    """The demo content, imported; the app served by uvicorn on a free loopback port."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.bind(("127.0.0.1", 0))
-    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    data = tmp_path_factory.mktemp("widgets") / "data"
-    settings = Settings(data_dir=data, embedding_model="default", public_base_url=base)
-    with Session(make_engine(settings)) as session:
-        assert not import_folder(session, CONTENT, actor=Actor("test")).problems
-        roles = (Role.agent, Role.editor, Role.reviewer)
-        created = {r: keys.create_key(session, role=r, name=f"browser-{r.value}")[1] for r in roles}
-        created[Role.widget] = keys.create_key(  # the chat widget's key, for this origin only
-            session, role=Role.widget, name="browser-widget", origins=[base]
-        )[1]
-    app = create_app(settings, embedder=real_embedder)
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        assert thread.is_alive(), "the service did not start"
-        time.sleep(0.05)
-    running = Service(base, created)
-    yield running
-    running.http.close()
-    server.should_exit = True
-    thread.join()
-    sock.close()
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make install` installs Debian's chromium")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM))
-        yield chromium
-        chromium.close()
-
-
-@dataclass
-class Tab:
-    """A page plus everything it did that it should not have: errors, CSP refusals,
-    dialogs (alert/confirm), and every URL it requested (keys must never be in one)."""
-
-    page: Page
-    problems: list[str] = field(default_factory=list)
-    urls: list[str] = field(default_factory=list)
-
-
-def _open_tab(browser: Browser, **context: Any) -> Tab:
-    ctx = browser.new_context(**{"locale": "en-GB", **context})
-    tab = Tab(ctx.new_page())
-    tab.page.on("pageerror", lambda err: tab.problems.append(f"page error: {err}"))
-    tab.page.on("console", lambda msg: _console(tab, msg.type, msg.text))
-    tab.page.on("response", lambda r: _response(tab, r.status, r.url))
-    tab.page.on("dialog", lambda d: (tab.problems.append(f"dialog: {d.message}"), d.dismiss()))
-    tab.page.on("request", lambda request: tab.urls.append(request.url))
-    return tab
-
-
-def _console(tab: Tab, kind: str, text: str) -> None:
-    # Failed loads are reported with their URL by _response; CSP refusals arrive here.
-    if kind == "error" and not text.startswith("Failed to load resource"):
-        tab.problems.append(f"console: {text}")
-
-
-def _response(tab: Tab, status: int, url: str) -> None:
-    if status >= 400 and not url.endswith("/favicon.ico"):  # the browser's own guess
-        tab.problems.append(f"HTTP {status}: {url}")
-
-
-@pytest.fixture
-def tab(browser: Browser, documented: list[re.Pattern[str]]) -> Iterator[Tab]:
-    opened = _open_tab(browser, viewport={"width": 1280, "height": 800})
-    yield opened
-    opened.page.context.close()
-    assert not opened.problems, opened.problems
-    called = {urlsplit(url).path for url in opened.urls if "/v1/" in url}
-    undocumented = [p for p in called if not any(d.fullmatch(p) for d in documented)]
-    assert not undocumented, f"tools called endpoints the OpenAPI document lacks: {undocumented}"
-
-
-@pytest.fixture(scope="session")
-def documented(service: Service) -> list[re.Pattern[str]]:
-    """The API paths of the OpenAPI document, as patterns (``{answer_id}`` is one segment)."""
-    spec = service.http.get("/openapi.json").json()
-    return [
-        re.compile(re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(path)))
-        for path in spec["paths"]
-        if path.startswith("/v1/")
-    ]
 
 
 def _tool(tab: Tab, service: Service, channel: str, query: str = "") -> Page:
@@ -216,11 +77,6 @@ def _role(channel: str) -> Role:
     return Role.widget if channel == "chat" else Role.agent
 
 
-def _shoot(page: Page, name: str, **options: Any) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), **options)
-
-
 # --------------------------------------------------------------------------- the same answer
 
 
@@ -235,7 +91,7 @@ def test_every_tool_cites_what_the_api_answers(tab: Tab, service: Service, query
         _ask(page, question)
         assert _citation(page) == _expected(expected), channel
         if query_id == "q22" and channel in ("email", "social"):
-            _shoot(page, channel, full_page=True)
+            shoot(page, channel, full_page=True)
     # The key reached the tools through the fragment and never travelled in a URL.
     assert not any(service.keys[r] in url for r in (Role.agent, Role.widget) for url in tab.urls)
 
@@ -243,7 +99,7 @@ def test_every_tool_cites_what_the_api_answers(tab: Tab, service: Service, query
 def test_email_drafter_shows_subject_body_copies_and_switches(
     browser: Browser, service: Service
 ) -> None:
-    tab = _open_tab(browser)
+    tab = open_tab(browser)
     tab.page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=service.base)
     page = _tool(tab, service, "email")
     question = QUESTIONS["q22"]  # Polish: the reply is drafted in Polish
@@ -332,7 +188,7 @@ def test_chat_widget_keeps_out_of_the_host_pages_styles(tab: Tab, service: Servi
         page.locator("[data-kb=answer] a").first.get_attribute("href")
         == expected["rendering"]["link"]
     )
-    _shoot(page, "chat")
+    shoot(page, "chat")
 
 
 def test_chat_feedback_and_customer_reach_the_api(tab: Tab, service: Service) -> None:
@@ -397,7 +253,7 @@ def test_chat_panel_by_keyboard(tab: Tab, service: Service) -> None:
 
 
 def test_chat_panel_fills_a_phone_screen(browser: Browser, service: Service) -> None:
-    tab = _open_tab(browser, viewport={"width": 375, "height": 667}, is_mobile=True)
+    tab = open_tab(browser, viewport={"width": 375, "height": 667}, is_mobile=True)
     page = _tool(tab, service, "chat")
     box = page.locator("[data-kb=panel]").bounding_box()
     assert box is not None
@@ -430,7 +286,7 @@ def test_phone_panel_shows_what_the_customer_was_told_and_what_changed(
     assert page.inner_text("[data-kb=script]") == expected["rendering"]["script"]
     assert expected["answer"]["key"] in page.inner_text("[data-kb=spoken-key]")
     page.locator("[data-kb=timeline-entry][data-channel=phone]").wait_for()
-    _shoot(page, "phone", full_page=True)
+    shoot(page, "phone", full_page=True)
 
 
 def _publish(service: Service, article_id: str, locale: str, extra: str) -> None:
@@ -442,17 +298,7 @@ def _publish(service: Service, article_id: str, locale: str, extra: str) -> None
     service.call("POST", f"{base}/submit", Role.editor)
     for step in ("approve", "publish"):
         service.call("POST", f"{base}/{step}", Role.reviewer)
-    _wait_for_index(service)
-
-
-def _wait_for_index(service: Service) -> None:
-    """Publishing re-indexes in the background; wait until the new generation serves."""
-    for _ in range(600):
-        health = service.http.get("/healthz").json()
-        if health["index_revision"] == health["kb_revision"]:
-            return
-        time.sleep(0.1)
-    pytest.fail("the index never caught up with the knowledge base")
+    wait_for_index(service)
 
 
 # --------------------------------------------------------------------------- hostile content
@@ -489,7 +335,7 @@ def test_hostile_article_shows_as_text_and_runs_nothing(tab: Tab, service: Servi
     service.call("POST", f"{base}/submit", Role.editor)
     for step in ("approve", "publish"):
         service.call("POST", f"{base}/{step}", Role.reviewer)
-    _wait_for_index(service)
+    wait_for_index(service)
     for channel in CHANNELS:
         page = _tool(tab, service, channel)
         _ask(page, ZORBLAX)
@@ -533,7 +379,7 @@ def test_ui_language_follows_lang(
 
 
 def test_ui_language_follows_the_browser(browser: Browser, service: Service) -> None:
-    tab = _open_tab(browser, locale="sl-SI")
+    tab = open_tab(browser, locale="sl-SI")
     page = _tool(tab, service, "email")
     assert page.inner_text("[data-kb=ask]") == "Pripravi odgovor"
     page.context.close()
@@ -573,7 +419,7 @@ def test_widget_key_is_refused_from_an_origin_not_on_its_list(
     """The same demo page served under another name (localhost, not 127.0.0.1) is another
     origin: the widget's key is refused there, and the panel says so instead of answering."""
     other = service.base.replace("127.0.0.1", "localhost")
-    tab = _open_tab(browser)
+    tab = open_tab(browser)
     page = tab.page
     page.goto(f"{other}/widgets/chat/demo.html#key={service.keys[Role.widget]}")
     page.click("[data-kb=launcher]")

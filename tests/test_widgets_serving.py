@@ -17,7 +17,8 @@ from tests.conftest import Api, publish
 
 WIDGETS = Path(__file__).resolve().parent.parent / "widgets"
 PAGES = ["/widgets/", "/widgets/chat/demo.html", "/widgets/email/", "/widgets/phone/"]
-PAGES += ["/widgets/social/"]
+PAGES += ["/widgets/social/", "/widgets/console/"]
+VENDOR = WIDGETS / "vendor"  # third-party files, as published (vendor/README.md)
 
 
 def _directives(policy: str) -> dict[str, str]:
@@ -83,7 +84,7 @@ def test_without_a_widgets_folder_the_api_still_starts(make_api: object, tmp_pat
 
 
 def _files(*suffixes: str) -> list[Path]:
-    return sorted(p for p in WIDGETS.rglob("*") if p.suffix in suffixes)
+    return sorted(p for p in WIDGETS.rglob("*") if p.suffix in suffixes and VENDOR not in p.parents)
 
 
 @pytest.mark.parametrize("page", _files(".html"), ids=lambda p: str(p.relative_to(WIDGETS)))
@@ -126,3 +127,17 @@ def test_every_ui_string_is_in_all_four_languages() -> None:
         }
     assert used, "no strings found: the patterns are out of date"
     assert used <= tables["en"], used - tables["en"]
+    # Ids built at run time (`console.state.${status}`): the prefix must name some strings.
+    for path in _files(".js"):
+        for prefix in re.findall(r"`([a-z]+\.[a-z_.]+\.)\$\{", path.read_text()):
+            assert any(key.startswith(prefix) for key in tables["en"]), (path.name, prefix)
+
+
+def test_vendored_libraries_are_noted_with_their_licences() -> None:
+    notes = (VENDOR / "README.md").read_text()
+    for name, licence in (
+        ("chart.umd.min.js", "LICENSE.chart.js.md"),
+        ("diff.min.js", "LICENSE.diff.txt"),
+    ):
+        assert name in notes and licence in notes and (VENDOR / licence).is_file()
+        assert "sourceMappingURL" not in (VENDOR / name).read_text()

@@ -21,6 +21,7 @@ from kb_service.errors import Forbidden, StorageUnavailable, Unauthenticated
 from kb_service.models import AnswerRecord, ApiKey, Article, Role
 from kb_service.services import access, articles, keys, ledger
 from kb_service.services.access import Area, Viewer
+from kb_service.services.group_commit import GroupCommitter
 from kb_service.services.indexing import IndexService
 from kb_service.services.publishing import Actor
 from kb_service.validation import ArticleId
@@ -47,7 +48,13 @@ async def get_index(request: Request) -> IndexService:
     return service
 
 
+async def get_committer(request: Request) -> GroupCommitter | None:
+    committer: GroupCommitter | None = getattr(request.app.state, "committer", None)
+    return committer
+
+
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+CommitterDep = Annotated[GroupCommitter | None, Depends(get_committer)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 IndexDep = Annotated[IndexService, Depends(get_index)]
 

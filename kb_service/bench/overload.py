@@ -254,14 +254,14 @@ class _Load:
         return self.report
 
     async def _worker(self, number: int) -> None:
-        conn: _Connection | None = None
+        conn: HttpConnection | None = None
         sent = number
         try:
             while time.monotonic() < self.deadline:
                 sent += 1
                 try:
                     if conn is None:
-                        conn = await _Connection.open(self.port)
+                        conn = await HttpConnection.open(self.port)
                     started = time.perf_counter()
                     status, headers = await asyncio.wait_for(
                         conn.request(*self._request(sent)), self.timeout
@@ -330,23 +330,25 @@ class _Load:
         return None
 
 
-class _Connection:
+class HttpConnection:
     """One kept-alive HTTP/1.1 connection; just enough of the protocol for this bench."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader, self.writer = reader, writer
+    def __init__(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str = HOST
+    ) -> None:
+        self.reader, self.writer, self.host = reader, writer, host
         self.busy = False
 
     @classmethod
-    async def open(cls, port: int) -> _Connection:
-        reader, writer = await asyncio.open_connection(HOST, port)
-        return cls(reader, writer)
+    async def open(cls, port: int, host: str = HOST) -> HttpConnection:
+        reader, writer = await asyncio.open_connection(host, port)
+        return cls(reader, writer, host)
 
     async def request(
         self, method: str, path: str, body: bytes | None, headers: dict[str, str]
     ) -> tuple[int, dict[str, str]]:
         self.busy = True
-        lines = [f"{method} {path} HTTP/1.1", f"Host: {HOST}"]
+        lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}"]
         lines += [f"{k}: {v}" for k, v in headers.items()]
         if body is not None:
             lines.append(f"Content-Length: {len(body)}")
@@ -376,7 +378,7 @@ class _Connection:
         self.writer.close()
 
 
-def _close(conn: _Connection | None) -> _Connection | None:
+def _close(conn: HttpConnection | None) -> HttpConnection | None:
     """Close ``conn`` if open; returns None, to assign back."""
     if conn is not None:
         conn.close()
@@ -387,7 +389,7 @@ async def _get_once(port: int, path: str, *, timeout: float) -> tuple[int, dict[
     """One GET on a fresh connection (as a load balancer's health check does it)."""
 
     async def get() -> tuple[int, dict[str, str]]:
-        conn = await _Connection.open(port)
+        conn = await HttpConnection.open(port)
         try:
             return await conn.request("GET", path, None, {"Connection": "close"})
         finally:

@@ -78,11 +78,28 @@ class RollbackRequest(RequestBody):
     to_version: DbInt = Field(ge=1)
 
 
-class TranslationPublic(BaseModel):
+_BEHIND = (
+    "True when this translation's source locale was published after this translation's live "
+    "version (or it has none yet): the translation may be out of date."
+)
+
+
+class TranslationState(BaseModel):
+    """Where one translation stands, as the article list shows it."""
+
     locale: str
     status: Status
     live_version: int | None
+    translation_of_locale: str | None = Field(
+        None, description="The locale it was translated from; null for the original."
+    )
+    published_at: datetime | None = Field(None, description="When its live version was made.")
+    behind_source: bool = Field(False, description=_BEHIND)
+
+
+class TranslationPublic(TranslationState):
     draft_title: str
+    draft_markdown: str = Field("", description="The pending draft (or the live text).")
     draft_author: str
     review_comment: str | None
     updated_at: datetime
@@ -130,9 +147,12 @@ class ArticlePublic(BaseModel):
 class ArticleSummary(BaseModel):
     id: str
     key: str
+    title: str = Field("", description="The first translation's draft title.")
     tags: list[str]
     visibility: Visibility
+    review_by: date | None = None
     locales: list[str]
+    translations: list[TranslationState] = Field(default_factory=list)
 
 
 class ArticleList(BaseModel):

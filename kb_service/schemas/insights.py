@@ -192,3 +192,25 @@ class StaleReport(BaseModel):
     )
     today: date
     articles: list[StaleArticle]
+
+
+class AnsweredShare(BaseModel):
+    channel: str
+    locale: str | None = None  # None: the question's language was not recognised
+    answered: int
+    total: int
+
+
+class AnsweredReport(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "days": 30,
+                    "rows": [{"channel": "chat", "locale": "pl-PL", "answered": 40, "total": 52}],
+                }
+            ]
+        }
+    )
+    days: int
+    rows: list[AnsweredShare]

@@ -114,6 +114,19 @@ def may_change_visibility(role: Role) -> bool:
     return role in PUBLISHING_ROLES
 
 
+SIGN_OFF_STEPS: frozenset[str] = frozenset({"approve", "publish"})
+"""Workflow steps that vouch for a draft: under four eyes, never by the draft's author."""
+
+
+def may_sign_off(step: str, *, author: str, actor: str, require_second_reviewer: bool) -> bool:
+    """Whether ``actor`` may take ``step`` on a draft written by ``author``. With
+    ``KB_REQUIRE_SECOND_REVIEWER`` on, approving or publishing one's own draft is refused (the
+    author is the name of the key that last saved the draft)."""
+    if not require_second_reviewer or step not in SIGN_OFF_STEPS:
+        return True
+    return author != actor
+
+
 PHRASING_CURATORS: frozenset[Role] = frozenset({Role.editor, Role.reviewer, Role.admin})
 """Roles that see, accept, reject, remove and export learned phrasings."""
 

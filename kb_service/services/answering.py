@@ -31,6 +31,7 @@ from kb_service.schemas.answers import (
 from kb_service.services import access, ledger
 from kb_service.services.access import Viewer
 from kb_service.services.channels import HANDOFF_SUGGESTIONS
+from kb_service.services.group_commit import GroupCommitter
 from kb_service.services.indexing import IndexService
 from kb_service.services.searching import confidence_of, section_ref
 
@@ -43,8 +44,10 @@ def answer(
     settings: Settings,
     request: AnswerRequest,
     viewer: Viewer,
+    committer: GroupCommitter | None = None,
 ) -> tuple[AnswerResponse, str]:
-    """Returns the response and the exact JSON stored in the ledger (and sent)."""
+    """Returns the response and the exact JSON stored in the ledger (and sent); ``committer``
+    commits the record together with concurrent answers' (``services.group_commit``)."""
     include_internal = access.answer_may_use_internal(viewer, request.channel)
     asked = is_question(request.question)
     result = index.search(
@@ -101,7 +104,11 @@ def answer(
         else [],
     )
     body = ledger.record(
-        session, response, customer_id=request.customer_id, conversation_id=request.conversation_id
+        session,
+        response,
+        customer_id=request.customer_id,
+        conversation_id=request.conversation_id,
+        committer=committer,
     )
     return response, body
 

@@ -8,16 +8,29 @@ same words as an unknown article, so that their existence does not leak.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
 from sqlalchemy import ColumnElement, exists, func
 from sqlmodel import Session, col, select
 
 from kb_service.errors import NotFoundError
-from kb_service.models import Article, ArticleVersion, KbState, Status, Translation, Visibility
+from kb_service.models import (
+    Article,
+    ArticleVersion,
+    KbState,
+    Status,
+    Translation,
+    Visibility,
+    utcnow,
+)
 from kb_service.schemas.articles import (
     ArticleList,
     ArticlePublic,
     ArticleSummary,
     TranslationPublic,
+    TranslationState,
 )
 from kb_service.services import insights
 
@@ -107,32 +120,109 @@ def latest_version_number(session: Session, article_id: str, locale: str) -> int
     return latest or 0
 
 
+@dataclass(frozen=True)
+class ArticleFilter:
+    """What the article list may be narrowed to; ``None`` (or False) leaves a field open."""
+
+    tag: str | None = None
+    status: Status | None = None  # some translation is in this state (in ``locale``, if given)
+    locale: str | None = None  # the article has this translation
+    visibility: Visibility | None = None
+    overdue: bool = False  # past its review-by date
+
+
 def list_articles(
-    session: Session, *, tag: str | None, limit: int, offset: int, include_internal: bool
+    session: Session,
+    *,
+    where: ArticleFilter,
+    limit: int,
+    offset: int,
+    include_internal: bool,
 ) -> ArticleList:
-    """One page of articles ordered by key, with their locales; filtered and paged in SQL."""
-    where = [_has_tag(session, tag)] if tag else []
+    """One page of articles ordered by key, with each translation's state; filtered and paged
+    in SQL."""
+    conditions = _conditions(session, where)
     if not include_internal:
-        where.append(col(Article.visibility) == Visibility.public)
-    total = session.exec(select(func.count()).select_from(Article).where(*where)).one()
+        conditions.append(col(Article.visibility) == Visibility.public)
+    total = session.exec(select(func.count()).select_from(Article).where(*conditions)).one()
     page = session.exec(
-        select(Article).where(*where).order_by(col(Article.key)).offset(offset).limit(limit)
+        select(Article).where(*conditions).order_by(col(Article.key)).offset(offset).limit(limit)
     ).all()
-    locales: dict[str, list[str]] = {}
-    rows = session.exec(
-        select(Translation.article_id, Translation.locale)
+    translations: dict[str, list[Translation]] = {}
+    for row in session.exec(
+        select(Translation)
         .where(col(Translation.article_id).in_([a.id for a in page]))
         .order_by(col(Translation.locale))
-    )
-    for article_id, locale in rows:
-        locales.setdefault(article_id, []).append(locale)
+    ):
+        translations.setdefault(row.article_id, []).append(row)
+    published = _published_at(session, [a.id for a in page])
     items = [
         ArticleSummary(
-            id=a.id, key=a.key, tags=a.tags, visibility=a.visibility, locales=locales.get(a.id, [])
+            id=a.id,
+            key=a.key,
+            title=_title(translations.get(a.id, [])),
+            tags=a.tags,
+            visibility=a.visibility,
+            review_by=a.review_by,
+            locales=[t.locale for t in translations.get(a.id, [])],
+            translations=[
+                TranslationState(**_state(t, published)) for t in translations.get(a.id, [])
+            ],
         )
         for a in page
     ]
     return ArticleList(items=items, total=total)
+
+
+def _conditions(session: Session, where: ArticleFilter) -> list[ColumnElement[bool]]:
+    conditions = [_has_tag(session, where.tag)] if where.tag else []
+    if where.visibility is not None:
+        conditions.append(col(Article.visibility) == where.visibility)
+    if where.overdue:
+        conditions.append(insights.overdue_by(utcnow().date()))
+    if where.status is not None or where.locale is not None:
+        match = [col(Translation.article_id) == col(Article.id)]
+        if where.status is not None:
+            match.append(col(Translation.status) == where.status)
+        if where.locale is not None:
+            match.append(col(Translation.locale) == where.locale)
+        conditions.append(exists(select(1).select_from(Translation).where(*match)))
+    return conditions
+
+
+def _title(translations: Sequence[Translation]) -> str:
+    originals = [t for t in translations if t.translation_of_locale is None] or translations
+    return originals[0].draft_title if originals else ""
+
+
+def _published_at(session: Session, article_ids: list[str]) -> dict[tuple[str, str], datetime]:
+    """When each translation's newest version was made (publish and rollback both add one)."""
+    rows = session.exec(
+        select(
+            ArticleVersion.article_id, ArticleVersion.locale, func.max(ArticleVersion.created_at)
+        )
+        .where(col(ArticleVersion.article_id).in_(article_ids))
+        .group_by(col(ArticleVersion.article_id), col(ArticleVersion.locale))
+    )
+    return {(article_id, locale): at for article_id, locale, at in rows}
+
+
+def _state(
+    translation: Translation, published: dict[tuple[str, str], datetime]
+) -> dict[str, object]:
+    """The state fields of a translation; behind when its source locale was published after
+    its own newest version (or it has none yet)."""
+    own = published.get((translation.article_id, translation.locale))
+    source_locale = translation.translation_of_locale
+    source = published.get((translation.article_id, source_locale)) if source_locale else None
+    return {
+        "locale": translation.locale,
+        "status": translation.status,
+        "live_version": translation.live_version,
+        "translation_of_locale": source_locale,
+        "published_at": own,
+        "behind_source": source is not None and (own is None or source > own),
+    }
 
 
 def _has_tag(session: Session, tag: str) -> ColumnElement[bool]:
@@ -145,6 +235,8 @@ def _has_tag(session: Session, tag: str) -> ColumnElement[bool]:
 
 def article_public(session: Session, article: Article) -> ArticlePublic:
     """An article as the API shows it: each translation's workflow state and its feedback."""
+    siblings = translations_of(session, article.id)
+    published = _published_at(session, [article.id])
     return ArticlePublic(
         id=article.id,
         key=article.key,
@@ -154,8 +246,15 @@ def article_public(session: Session, article: Article) -> ArticlePublic:
         visibility=article.visibility,
         review_by=article.review_by,
         translations=[
-            TranslationPublic.model_validate(t, from_attributes=True)
-            for t in translations_of(session, article.id)
+            TranslationPublic(
+                **_state(t, published),
+                draft_title=t.draft_title,
+                draft_markdown=t.draft_markdown,
+                draft_author=t.draft_author,
+                review_comment=t.review_comment,
+                updated_at=t.updated_at,
+            )
+            for t in siblings
         ],
         feedback=insights.feedback_summary(session, article.id),
         kb_revision=kb_revision(session),

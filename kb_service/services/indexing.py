@@ -21,8 +21,11 @@ the database (``DatabaseVectorStore``), so a replica never embeds what another a
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,6 +81,12 @@ class IndexService:
 
     def start(self, *, progress: bool | None = None) -> None:
         """Load the last good generation, refusing a mismatched one; then catch up with the DB."""
+        with self._build_lock, _builders_lock(self.settings.index_dir):
+            self._load_last_generation()
+            self._refresh_locked(force=False, progress=progress)
+        self.refresh_phrasings()
+
+    def _load_last_generation(self) -> None:
         root = self.settings.index_dir
         removed = artifact.remove_partial_builds(root)
         if removed:
@@ -96,8 +105,6 @@ class IndexService:
                 raise IndexMismatchError(str(exc)) from exc
             except CorruptIndex as exc:
                 log.error("%s; rebuilding from the database", exc)
-        self.refresh(progress=progress)
-        self.refresh_phrasings()
 
     def _refuse_an_empty_database(self, folder: Path) -> None:
         """An empty database beside an index built from a non-empty one: the database file was
@@ -122,27 +129,30 @@ class IndexService:
 
     def refresh(self, *, force: bool = False, progress: bool | None = None) -> bool:
         """Bring the index up to the DB's KB revision; returns True if a new one was swapped in."""
-        with self._build_lock:
-            with Session(self.engine) as session:
-                begin_snapshot(session)  # the revision and the documents it names, together
-                revision = kb_revision(session)
-                if not force and self._is_current(revision):
-                    return False
-                documents = live_documents(session)
-            new = build_index(
-                documents,
-                embedder=self.embedder,
-                kb_revision=revision,
-                previous=None if force else self.current,
-                ann_threshold=self.settings.ann_threshold,
-                progress=progress,
-                store=None if force else self.store,
-                index_terms=self.settings.index_tags,
-            )
-            artifact.write_generation(new, self.settings.index_dir)
-            self.current = new
-            log.info("index generation for KB revision %d is serving", revision)
-            return True
+        with self._build_lock, _builders_lock(self.settings.index_dir):
+            return self._refresh_locked(force=force, progress=progress)
+
+    def _refresh_locked(self, *, force: bool, progress: bool | None) -> bool:
+        with Session(self.engine) as session:
+            begin_snapshot(session)  # the revision and the documents it names, together
+            revision = kb_revision(session)
+            if not force and self._is_current(revision):
+                return False
+            documents = live_documents(session)
+        new = build_index(
+            documents,
+            embedder=self.embedder,
+            kb_revision=revision,
+            previous=None if force else self.current,
+            ann_threshold=self.settings.ann_threshold,
+            progress=progress,
+            store=None if force else self.store,
+            index_terms=self.settings.index_tags,
+        )
+        artifact.write_generation(new, self.settings.index_dir)
+        self.current = new
+        log.info("index generation for KB revision %d is serving", revision)
+        return True
 
     def _is_current(self, revision: int) -> bool:
         """The serving generation is of this KB revision and indexes terms as configured."""
@@ -276,6 +286,20 @@ class IndexService:
             return None
         m = index.manifest
         return IndexStatus(m.kb_revision, m.sections, m.model, m.dense_index, m.built_at)
+
+
+@contextmanager
+def _builders_lock(index_dir: Path) -> Iterator[None]:
+    """One builder at a time per index folder, across processes: the workers of one `kb serve`
+    share KB_DATA_DIR, and two builds at once would prune each other's generations. A worker
+    that starts while another builds waits, then loads that generation instead of building."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / ".build.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def check_index_matches(settings: Settings) -> None:

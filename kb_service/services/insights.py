@@ -11,6 +11,7 @@ from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from sqlalchemy import ColumnElement, case
 from sqlmodel import Session, col, func, select
 
 from kb_service.config import Settings
@@ -28,6 +29,8 @@ from kb_service.models import (
 )
 from kb_service.schemas.common import FeedbackCounts
 from kb_service.schemas.insights import (
+    AnsweredReport,
+    AnsweredShare,
     ArticleFeedback,
     Gap,
     GapReport,
@@ -295,13 +298,16 @@ def _unhelpful(session: Session, since: datetime, limit: int) -> list[ArticleFee
     return articles
 
 
+def overdue_by(today: date) -> ColumnElement[bool]:
+    """Articles past their review-by date: the one rule, for this report and the article list."""
+    return col(Article.review_by).is_not(None) & (col(Article.review_by) < today)
+
+
 def stale_articles(session: Session, *, today: date | None = None, limit: int) -> StaleReport:
     """Articles past their review-by date, the ones serving most answers (30 days) first."""
     today = today or utcnow().date()
     since = utcnow() - timedelta(days=STALE_WINDOW_DAYS)
-    overdue = session.exec(
-        select(Article).where(col(Article.review_by).is_not(None), col(Article.review_by) < today)
-    ).all()
+    overdue = session.exec(select(Article).where(overdue_by(today))).all()
     served = dict(
         session.exec(
             select(AnswerRecord.article_id, func.count())
@@ -323,3 +329,23 @@ def stale_articles(session: Session, *, today: date | None = None, limit: int) -
         )
     rows.sort(key=lambda a: (-a.answers_30d, a.review_by, a.article_id))
     return StaleReport(today=today, articles=rows[:limit])
+
+
+def answered_report(session: Session, *, days: int) -> AnsweredReport:
+    """How many questions of the period were answered (not abstained), per channel and locale,
+    from the ledger (erased customers' answers are counts elsewhere and are left out)."""
+    since = utcnow() - timedelta(days=days)
+    answered = func.sum(case((col(AnswerRecord.status) == "answered", 1), else_=0))
+    rows = session.exec(
+        select(AnswerRecord.channel, AnswerRecord.locale, answered, func.count())
+        .where(col(AnswerRecord.created_at) >= since)
+        .group_by(col(AnswerRecord.channel), col(AnswerRecord.locale))
+        .order_by(col(AnswerRecord.channel), col(AnswerRecord.locale))
+    ).all()
+    return AnsweredReport(
+        days=days,
+        rows=[
+            AnsweredShare(channel=channel, locale=locale, answered=int(done or 0), total=int(n))
+            for channel, locale, done, n in rows
+        ],
+    )

@@ -28,6 +28,7 @@ from kb_service.schemas.answers import AnswerResponse
 from kb_service.schemas.customers import PreviouslyTold
 from kb_service.services import phrasings
 from kb_service.services.articles import find_translation
+from kb_service.services.group_commit import GroupCommitter
 
 
 def record(
@@ -36,30 +37,34 @@ def record(
     *,
     customer_id: str | None,
     conversation_id: str | None,
+    committer: GroupCommitter | None = None,
 ) -> str:
-    """Store the answer and the exact JSON sent; returns that JSON."""
+    """Store the answer and the exact JSON sent; returns that JSON once it is committed (with
+    ``committer``, in one transaction with concurrent answers' records)."""
     body = response.model_dump_json()
     answer = response.answer
-    session.add(
-        AnswerRecord(
-            id=response.answer_id,
-            created_at=response.created_at,
-            channel=response.channel,
-            customer_id=customer_id,
-            conversation_id=conversation_id,
-            question=response.question,
-            locale=answer.locale if answer else response.language,
-            status=response.status,
-            confidence=response.confidence,
-            article_id=answer.article_id if answer else None,
-            version=answer.version if answer else None,
-            section_id=answer.section_id if answer else None,
-            content_hash=answer.content_hash if answer else None,
-            kb_revision=response.kb_revision,
-            response_json=body,
-        )
+    row = AnswerRecord(
+        id=response.answer_id,
+        created_at=response.created_at,
+        channel=response.channel,
+        customer_id=customer_id,
+        conversation_id=conversation_id,
+        question=response.question,
+        locale=answer.locale if answer else response.language,
+        status=response.status,
+        confidence=response.confidence,
+        article_id=answer.article_id if answer else None,
+        version=answer.version if answer else None,
+        section_id=answer.section_id if answer else None,
+        content_hash=answer.content_hash if answer else None,
+        kb_revision=response.kb_revision,
+        response_json=body,
     )
-    session.commit()
+    if committer is not None:
+        committer.commit(row)
+    else:
+        session.add(row)
+        session.commit()
     return body
 
 

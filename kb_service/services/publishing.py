@@ -40,7 +40,7 @@ from kb_service.models import (
     WorkflowEvent,
     utcnow,
 )
-from kb_service.services.access import PUBLISHING_ROLES
+from kb_service.services.access import PUBLISHING_ROLES, may_sign_off
 from kb_service.services.articles import (
     find_translation,
     get_article,
@@ -129,6 +129,7 @@ def save_draft(
     translation = find_translation(session, article_id, locale)
     if translation is None:
         translation = _new_draft(article_id, locale, title, markdown, actor)
+        translation.translation_of_locale = _source_locale(session, article_id)
     elif translation.status in (Status.in_review, Status.approved):
         raise WorkflowError(
             f"The {locale} draft is {translation.status.value}; reject it before editing."
@@ -216,10 +217,19 @@ def transition(
     step: str,
     comment: str | None = None,
     max_chars: int = MAX_ARTICLE_CHARS,
+    require_second_reviewer: bool = False,
 ) -> Translation:
     """Apply one workflow step (submit, approve, reject, publish, archive)."""
     begin_write(session)
     translation = get_translation(session, article_id, locale)
+    author = translation.draft_author
+    if not may_sign_off(
+        step, author=author, actor=actor.name, require_second_reviewer=require_second_reviewer
+    ):
+        raise Forbidden(
+            f"A second reviewer is required: {actor.name!r} wrote this {locale} draft and may "
+            f"not {step} it; another reviewer must."
+        )
     allowed, target = _TRANSITIONS[step]
     if translation.status not in allowed:
         raise WorkflowError(
@@ -375,6 +385,15 @@ def _new_draft(
         draft_markdown=markdown,
         draft_author=actor.name,
     )
+
+
+def _source_locale(session: Session, article_id: str) -> str | None:
+    """The locale a new translation is translated from: the article's original (the one that
+    is itself no translation), so the console can tell when the source moved on."""
+    query = select(Translation.locale).where(
+        Translation.article_id == article_id, col(Translation.translation_of_locale).is_(None)
+    )
+    return session.exec(query.order_by(col(Translation.id))).first()
 
 
 def _validate_for_publish(title: str, markdown: str, max_chars: int) -> None:

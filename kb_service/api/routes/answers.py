@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Response, status
 
 from kb_service.api.deps import (
     Asker,
+    CommitterDep,
     CurrentKey,
     IndexDep,
     RateableAnswer,
@@ -42,6 +43,7 @@ def create_answer(
     index: IndexDep,
     settings: SettingsDep,
     viewer: Asker,
+    committer: CommitterDep,
 ) -> Response:
     """The canonical answer (same for every channel), this channel's rendering, and what the
     customer was told before on any channel. Below the channel's confidence threshold the
@@ -51,7 +53,7 @@ def create_answer(
     public channel (`social`) the answer names no internal article anywhere: not as the
     answer, an alternative, nor in `previously_told` (which a public key never gets).
     A `widget` key works only from its listed web origins and within its rate limit (429)."""
-    _, body = answering.answer(session, index, settings, request, viewer)
+    _, body = answering.answer(session, index, settings, request, viewer, committer)
     return Response(content=body, media_type="application/json")
 
 

@@ -24,6 +24,7 @@ from kb_service.api.deps import (
 )
 from kb_service.api.problems import ERRORS
 from kb_service.errors import NotFoundError
+from kb_service.models import Status, Visibility
 from kb_service.schemas.articles import (
     ArticleCreate,
     ArticleList,
@@ -48,14 +49,24 @@ def list_articles(
     session: SessionDep,
     viewer: WorkflowReader,
     tag: Tag | None = None,
+    status: Annotated[
+        Status | None, Query(description="Some translation (in `locale`, if given) is in it.")
+    ] = None,
+    locale: Annotated[Locale | None, Query(description="The article has this translation.")] = None,
+    visibility: Visibility | None = None,
+    overdue: Annotated[bool, Query(description="Only articles past their review-by date.")] = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[DbInt, Query(ge=0)] = 0,
 ) -> ArticleList:
-    """Articles with their locales, optionally filtered by tag, ordered by key.
+    """Articles with each translation's state (and whether it is behind its source locale),
+    ordered by key; filtered by tag, state, locale, visibility and review date.
 
     Staff keys only (agent, editor, reviewer, admin): the list shows the editorial workflow."""
+    where = articles.ArticleFilter(
+        tag=tag, status=status, locale=locale, visibility=visibility, overdue=overdue
+    )
     return articles.list_articles(
-        session, tag=tag, limit=limit, offset=offset, include_internal=viewer.internal
+        session, where=where, limit=limit, offset=offset, include_internal=viewer.internal
     )
 
 
@@ -147,10 +158,22 @@ def submit(
 
 @router.post("/{article_id}/translations/{locale}/approve", summary="Approve", responses=ERRORS)
 def approve(
-    article_id: ArticleId, locale: Locale, session: SessionDep, key: Reviewer
+    article_id: ArticleId,
+    locale: Locale,
+    session: SessionDep,
+    key: Reviewer,
+    settings: SettingsDep,
 ) -> ArticlePublic:
-    """in_review → approved."""
-    return _step(session, key, article_id, locale, "approve")
+    """in_review → approved. With `KB_REQUIRE_SECOND_REVIEWER` on, the draft's author gets
+    403."""
+    return _step(
+        session,
+        key,
+        article_id,
+        locale,
+        "approve",
+        second_reviewer=settings.require_second_reviewer,
+    )
 
 
 @router.post(
@@ -178,9 +201,16 @@ def publish(
     """approved → published: a new immutable version, KB revision + 1, re-indexed in seconds.
 
     A draft that fails validation (empty title or body, too long, unclosed code fence) gets 422
-    and the previous version stays live."""
+    and the previous version stays live. Agents and editors get 403; with
+    `KB_REQUIRE_SECOND_REVIEWER` on, so does the draft's author."""
     result = _step(
-        session, key, article_id, locale, "publish", max_chars=settings.max_article_chars
+        session,
+        key,
+        article_id,
+        locale,
+        "publish",
+        max_chars=settings.max_article_chars,
+        second_reviewer=settings.require_second_reviewer,
     )
     tasks.add_task(index.refresh_quietly)
     return result
@@ -305,6 +335,7 @@ def _step(
     *,
     comment: str | None = None,
     max_chars: int = MAX_ARTICLE_CHARS,
+    second_reviewer: bool = False,
 ) -> ArticlePublic:
     publishing.transition(
         session,
@@ -314,5 +345,6 @@ def _step(
         step=step,
         comment=comment,
         max_chars=max_chars,
+        require_second_reviewer=second_reviewer,
     )
     return article_public(session, articles.get_article(session, article_id))

@@ -9,7 +9,13 @@ from fastapi import APIRouter, Path, Query
 
 from kb_service.api.deps import IndexDep, InsightReader, SessionDep, SettingsDep
 from kb_service.api.problems import ERRORS
-from kb_service.schemas.insights import GapReport, StaleReport, TopicDetail, TopicReport
+from kb_service.schemas.insights import (
+    AnsweredReport,
+    GapReport,
+    StaleReport,
+    TopicDetail,
+    TopicReport,
+)
 from kb_service.services import insights
 from kb_service.validation import DbInt
 
@@ -74,3 +80,10 @@ def stale(
     """Articles whose `review_by` date has passed, the ones that served most answers in the
     last 30 days first. Staff keys only."""
     return insights.stale_articles(session, limit=limit)
+
+
+@router.get("/answered", summary="Answered share per channel and locale", responses=ERRORS)
+def answered(session: SessionDep, _: InsightReader, days: Days = 30) -> AnsweredReport:
+    """Questions of the period and how many were answered rather than handed to a person,
+    per channel and locale. Staff keys only."""
+    return insights.answered_report(session, days=days)
