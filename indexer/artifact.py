@@ -14,12 +14,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import uuid
 from pathlib import Path
 
 import numpy as np
 
-from indexer.dense import load_dense, save_dense
+from indexer.dense import held_vectors, load_dense, save_dense
 from indexer.documents import IndexedSection
 from indexer.errors import CorruptIndex, ManifestMismatch
 from indexer.hybrid import HybridIndex, Manifest
@@ -151,10 +152,10 @@ def load_generation(folder: Path, *, model: str, dimension: int, view: str = "")
         with open(folder / "sections.jsonl", encoding="utf-8") as lines:
             for line in lines:
                 data = json.loads(line)
-                tokens.append(data.pop("tokens"))
+                tokens.append([sys.intern(t) for t in data.pop("tokens")])  # see section_tokens
                 sections.append(IndexedSection.from_json(data))
-        vectors = np.load(folder / "vectors.npy")
         dense = load_dense(folder / "dense.faiss")
+        vectors = held_vectors(dense)  # vectors.npy holds the same; one copy in memory
         keyword = KeywordIndex.load(folder / "keyword")
         views = np.load(folder / "views.npy") if manifest.view else None
     except (OSError, ValueError, KeyError, RuntimeError) as exc:

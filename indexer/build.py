@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 from tqdm import tqdm
 
 from indexer.analysis import analyze
-from indexer.dense import ANN_THRESHOLD, build_dense, kind_of
+from indexer.dense import ANN_THRESHOLD, build_dense, held_vectors, kind_of
 from indexer.documents import IndexedSection, SourceDocument
 from indexer.embed import Embedder
 from indexer.hybrid import HybridIndex, Manifest
@@ -149,6 +149,31 @@ def build_index(
 
     ``index_terms``: add each article's terms (tags, keywords, synonyms) to its sections."""
     sections = split_documents(documents, splitter_for(embedder), index_terms=index_terms)
+    return index_sections(
+        sections,
+        embedder=embedder,
+        kb_revision=kb_revision,
+        previous=previous,
+        ann_threshold=ann_threshold,
+        progress=progress,
+        store=store,
+        index_terms=index_terms,
+    )
+
+
+def index_sections(
+    sections: list[IndexedSection],
+    *,
+    embedder: Embedder,
+    kb_revision: int,
+    previous: HybridIndex | None = None,
+    ann_threshold: int = ANN_THRESHOLD,
+    progress: bool | None = None,
+    store: VectorStore | None = None,
+    index_terms: bool = INDEX_TERMS,
+) -> HybridIndex:
+    """``build_index`` after the split (``split_documents``); ``index_terms`` only says, in the
+    manifest, whether the sections carry their articles' terms."""
     known = _reusable(previous)
     missing = [s for s in sections if s.reuse_key() not in known]
     if store is not None and missing:
@@ -178,6 +203,7 @@ def build_index(
         len(sections) - len(missing),
     )
     dense = build_dense(vectors, ann_threshold=ann_threshold)
+    vectors = held_vectors(dense)  # the index's copy; the one built above is freed
     manifest = Manifest(
         model=embedder.name,
         dimension=embedder.dimension,
@@ -201,9 +227,15 @@ def _stored(sections: list[IndexedSection], embedder: Embedder, store: VectorSto
         stored = found.get(hashes[section.reuse_key()])
         if stored is None or (embedder.view_name and stored[1] is None):
             continue
-        words = analyze(section.passage_text(), language_of(section.locale))
+        words = section_tokens(section)
         out[section.reuse_key()] = (stored[0], stored[1], words)
     return out
+
+
+def section_tokens(section: IndexedSection) -> list[str]:
+    """The section's keyword tokens, interned: the same few thousand words recur in every
+    section, and one string object each keeps 100,000 sections' tokens in tens of MB."""
+    return [sys.intern(t) for t in analyze(section.passage_text(), language_of(section.locale))]
 
 
 def _reusable(previous: HybridIndex | None) -> Reusable:
@@ -221,7 +253,7 @@ def _embed(sections: list[IndexedSection], embedder: Embedder, progress: bool | 
     for batch in _batches(sections, progress):
         encoded = embedder.embed([s.passage_text() for s in batch], "passage")
         for row, section in enumerate(batch):
-            words = analyze(section.passage_text(), language_of(section.locale))
+            words = section_tokens(section)
             view = None if encoded.views is None else encoded.views[row]
             out[section.reuse_key()] = (encoded.vectors[row], view, words)
     return out

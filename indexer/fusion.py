@@ -25,6 +25,7 @@ hit's dense cosine; ``confidence`` explains why the cosine alone.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -34,6 +35,8 @@ __all__ = [
     "CROSS_LANGUAGE_KEYWORD_FACTOR",
     "KEYWORD_WEIGHT",
     "KEYWORD_Z_CAP",
+    "Spread",
+    "Spreads",
     "VIEW_WEIGHT",
     "confidence",
     "fuse",
@@ -56,18 +59,47 @@ the demo content with one language at a time (``kb bench retrieval --only-locale
 FloatVector = NDArray[np.float32]
 
 
-def zscore(scores: NDArray[np.floating]) -> FloatVector:
-    """``(x - mean) / std`` as float32; all zeros for empty, constant or non-finite input."""
+@dataclass(frozen=True)
+class Spread:
+    """Mean and standard deviation of one side's scores over the whole knowledge base.
+
+    Computed from the full score vector on an exact index; above the ANN threshold the search
+    scores only candidates and estimates the dense sides' spread from a fixed sample of sections
+    (``indexer.dense.SPREAD_SAMPLE``), so the z-scores stay on the scale of the whole KB."""
+
+    mean: float
+    std: float
+
+    @classmethod
+    def of(cls, scores: NDArray[np.floating]) -> Spread:
+        values = np.asarray(scores, dtype=np.float64)
+        finite = values[np.isfinite(values)]
+        if finite.size == 0:
+            return cls(0.0, 0.0)
+        return cls(float(finite.mean()), float(finite.std()))
+
+
+def zscore(scores: NDArray[np.floating], spread: Spread | None = None) -> FloatVector:
+    """``(x - mean) / std`` as float32 (mean and std of ``scores`` unless ``spread`` is given);
+    all zeros for empty, constant or non-finite input."""
     values = np.asarray(scores, dtype=np.float64)
+    spread = spread or Spread.of(values)
     finite = np.isfinite(values)
     if values.size == 0 or not finite.any():
         return np.zeros(values.shape, dtype=np.float32)
-    mean = float(values[finite].mean())
-    std = float(values[finite].std())
-    if std <= 1e-12:  # constant: no side information about which document is better
+    if spread.std <= 1e-12:  # constant: no side information about which document is better
         return np.zeros(values.shape, dtype=np.float32)
-    standardised = np.where(finite, (values - mean) / std, 0.0)
+    standardised = np.where(finite, (values - spread.mean) / spread.std, 0.0)
     return standardised.astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Spreads:
+    """The spread of each side, when the scores given to ``fuse`` are not all the documents."""
+
+    dense: Spread
+    keyword: Spread
+    view: Spread | None = None
 
 
 def fuse(
@@ -77,15 +109,18 @@ def fuse(
     keyword_weight: float | NDArray[np.floating] = KEYWORD_WEIGHT,
     view: NDArray[np.floating] | None = None,
     view_weight: float = VIEW_WEIGHT,
+    spreads: Spreads | None = None,
 ) -> FloatVector:
-    """Fused per-document score (higher is better) from full dense and keyword score vectors,
-    plus the second dense view (``indexer.views``) when the embedder gives one."""
+    """Fused per-document score (higher is better) from dense and keyword score vectors, plus
+    the second dense view (``indexer.views``) when the embedder gives one. Without ``spreads``
+    the vectors are every document's scores; with them, any subset of the documents."""
     if dense.shape != keyword.shape or (view is not None and view.shape != dense.shape):
         raise ValueError(f"score vectors differ in shape: {dense.shape} vs {keyword.shape}")
-    keyword_z = np.minimum(zscore(keyword), KEYWORD_Z_CAP)
-    fused = zscore(dense) + np.asarray(keyword_weight, dtype=np.float32) * keyword_z
+    given = spreads or Spreads(Spread.of(dense), Spread.of(keyword), None)
+    keyword_z = np.minimum(zscore(keyword, given.keyword), KEYWORD_Z_CAP)
+    fused = zscore(dense, given.dense) + np.asarray(keyword_weight, dtype=np.float32) * keyword_z
     if view is not None:
-        fused = fused + np.float32(view_weight) * zscore(view)
+        fused = fused + np.float32(view_weight) * zscore(view, given.view)
     return fused.astype(np.float32)
 
 

@@ -15,14 +15,17 @@ import numpy as np
 from numpy.typing import NDArray
 
 from indexer.analysis import analyze, preload
-from indexer.dense import dense_scores
+from indexer.dense import ANN_CANDIDATES, SPREAD_SAMPLE, dense_scores, kind_of, nearest
 from indexer.diacritics import DiacriticRestorer
 from indexer.documents import IndexedSection
-from indexer.embed import Embedder
+from indexer.embed import Embedded, Embedder
 from indexer.fusion import (
     CONFIDENCE_MIDPOINT,
     CROSS_LANGUAGE_KEYWORD_FACTOR,
     KEYWORD_WEIGHT,
+    FloatVector,
+    Spread,
+    Spreads,
     confidence,
     fuse,
 )
@@ -136,53 +139,99 @@ class HybridIndex:
         if not self.sections or not query.strip():
             return SearchResult([], language, revision, query)
         encoded = embedder.embed([query], "query")
-        dense = dense_scores(self.dense, encoded.vectors[0])
-        keyword = self.keyword.scores(analyze(query, language))
-        view = None
-        if self.views is not None and encoded.views is not None:
-            view = self.views @ encoded.views[0]
-        weights = self._keyword_weights(language, keyword_weight)
-        fused = fuse(dense, keyword, view=view, keyword_weight=weights)
-        if phrasings is not None and len(phrasings) and phrasing_weight:
-            cosines = phrasings.vectors @ encoded.vectors[0]
-            rows = [self.rows_of(target) for target in phrasings.targets]
-            bonus = phrasing_bonus(
-                cosines,
-                phrasings.targets,
-                rows,
-                dense,
-                margin=phrasing_margin,
-                cap=phrasing_cap,
-            )
-            if bonus is not None:
-                fused = (fused + np.float32(phrasing_weight) * bonus).astype(np.float32)
-        if not include_internal:
-            fused = np.where(self._internal, -np.inf, fused).astype(np.float32)
+        scores = self._scores(
+            encoded,
+            analyze(query, language),
+            _Weights(language, keyword_weight, include_internal),
+            phrasings if phrasing_weight else None,
+            phrasing_weight,
+            (phrasing_margin, phrasing_cap),
+        )
+        chosen = self._collect(scores, locale, language, limit)
+        fused, dense, keyword = scores.of(np.array([i for i, _ in chosen], dtype=np.int64))
         hits = [
             Hit(
                 section=self.sections[i],
-                score=float(fused[i]),
-                dense_score=float(dense[i]),
-                keyword_score=float(keyword[i]),
-                confidence=confidence(float(dense[i]), midpoint=confidence_midpoint),
+                score=float(fused[k]),
+                dense_score=float(dense[k]),
+                keyword_score=float(keyword[k]),
+                confidence=confidence(float(dense[k]), midpoint=confidence_midpoint),
                 fallback_locale=fallback,
             )
-            for i, fallback in self._collect(fused, locale, language, limit)
+            for k, (i, fallback) in enumerate(chosen)
         ]
         return SearchResult(hits, language, revision, query)
 
-    def _keyword_weights(
-        self, language: str | None, keyword_weight: float
+    def _scores(
+        self,
+        encoded: Embedded,
+        query_tokens: list[str],
+        weights: _Weights,
+        phrasings: PhrasingIndex | None,
+        phrasing_weight: float,
+        phrasing_bars: tuple[float, float],  # margin and cap (indexer.phrasings)
+    ) -> _QueryScores:
+        """The question's scores: every section on an exact index; on HNSW the dense candidates
+        and the keyword side's best, on the scale of the whole KB (``fusion.Spread``)."""
+        vector = encoded.vectors[0]
+        view = encoded.views[0] if self.views is not None and encoded.views is not None else None
+        keyword = self.keyword.scores(query_tokens)  # every section, from postings: cheap
+        if kind_of(self.dense) == "flat":
+            dense_all = dense_scores(self.dense, vector)
+            view_all = None if view is None or self.views is None else self.views @ view
+            spreads = Spreads(
+                Spread.of(dense_all),
+                Spread.of(keyword),
+                None if view_all is None else Spread.of(view_all),
+            )
+            candidates = np.arange(len(self.sections))
+            exact: tuple[FloatVector, FloatVector | None] | None = (dense_all, view_all)
+            dense = (float(np.std(dense_all)), float(np.max(dense_all)), len(self.sections))
+        else:
+            exact = None
+            sample = self._spread_sample()
+            spreads = Spreads(
+                Spread.of(_dot(self.vectors[sample], vector)),
+                Spread.of(keyword),
+                None
+                if view is None or self.views is None
+                else Spread.of(_dot(self.views[sample], view)),
+            )
+            found = nearest(self.dense, vector, ANN_CANDIDATES)  # best first
+            best = float(_dot(self.vectors[found[:1]], vector).max(initial=0.0))
+            dense = (spreads.dense.std, best, len(self.sections))
+            candidates = np.union1d(found, _top(keyword, ANN_CANDIDATES))
+        bonus = None
+        if phrasings is not None and len(phrasings):
+            cosines = phrasings.vectors @ vector
+            rows = [self.rows_of(target) for target in phrasings.targets]
+            margin, cap = phrasing_bars
+            evidence = phrasing_bonus(
+                cosines, phrasings.targets, rows, dense, margin=margin, cap=cap
+            )
+            if evidence is not None:
+                bonus = np.float32(phrasing_weight) * evidence
+                candidates = np.union1d(candidates, np.flatnonzero(bonus))
+        return _QueryScores(self, vector, view, keyword, spreads, weights, bonus, candidates, exact)
+
+    def _spread_sample(self) -> NDArray[np.int64]:
+        count = min(SPREAD_SAMPLE, len(self.sections))
+        return np.linspace(0, len(self.sections) - 1, count).astype(np.int64)
+
+    def keyword_weights(
+        self, rows: NDArray[np.int64], weights: _Weights
     ) -> float | NDArray[np.float32]:
         """The keyword weight per section: lowered where the section's language is not the
         question's (lemmas of two languages rarely meet; names, numbers and tags still may).
         An unknown question language keeps the one weight."""
-        if language is None or CROSS_LANGUAGE_KEYWORD_FACTOR == 1.0:
-            return keyword_weight
-        cross = keyword_weight * CROSS_LANGUAGE_KEYWORD_FACTOR
-        return np.where(self._section_languages == language, keyword_weight, cross).astype(
-            np.float32
-        )
+        if weights.language is None or CROSS_LANGUAGE_KEYWORD_FACTOR == 1.0:
+            return weights.keyword
+        cross = weights.keyword * CROSS_LANGUAGE_KEYWORD_FACTOR
+        same = self._section_languages[rows] == weights.language
+        return np.where(same, weights.keyword, cross).astype(np.float32)
+
+    def internal(self, rows: NDArray[np.int64]) -> NDArray[np.bool_]:
+        return self._internal[rows]
 
     def rows_of(self, target: PhrasingTarget) -> list[int]:
         """The sections a phrasing stands for: its section; after a republish changed the
@@ -206,31 +255,98 @@ class HybridIndex:
         return list(rows)
 
     def _collect(
-        self, fused: NDArray[np.float32], locale: str | None, language: str | None, limit: int
+        self, scores: _QueryScores, locale: str | None, language: str | None, limit: int
     ) -> list[tuple[int, bool]]:
         """(section, is fallback locale) for the best section of each of the best articles."""
+        fused, _, _ = scores.of(scores.candidates)
         order = np.argsort(-fused, kind="stable")[: max(limit, 1) * _CANDIDATE_FACTOR]
         chosen: list[tuple[int, bool]] = []
         seen: set[str] = set()
-        for i in order:
-            if not np.isfinite(fused[i]) or len(chosen) >= limit:
+        for k in order:
+            if not np.isfinite(fused[k]) or len(chosen) >= limit:
                 break
-            article_id = self.sections[i].article_id
+            article_id = self.sections[int(scores.candidates[k])].article_id
             if article_id not in seen:
                 seen.add(article_id)
-                chosen.append(self._best_in_language(article_id, fused, locale, language))
+                chosen.append(self._best_in_language(article_id, scores, locale, language))
         return chosen
 
     def _best_in_language(
-        self, article_id: str, fused: NDArray[np.float32], locale: str | None, language: str | None
+        self, article_id: str, scores: _QueryScores, locale: str | None, language: str | None
     ) -> tuple[int, bool]:
         """The article's best section in the exact locale, else the language, else any."""
-        indices = [i for i in self._by_article[article_id] if np.isfinite(fused[i])]
+        rows = np.array(self._by_article[article_id], dtype=np.int64)
+        fused, _, _ = scores.of(rows)
+        score = {int(i): float(f) for i, f in zip(rows, fused, strict=True) if np.isfinite(f)}
+        indices = list(score)
         for wanted in (
             [i for i in indices if locale and self.sections[i].locale == locale],
             [i for i in indices if language and language_of(self.sections[i].locale) == language],
         ):
             if wanted:
-                return max(wanted, key=lambda i: float(fused[i])), False
-        best = max(indices, key=lambda i: float(fused[i]))
+                return max(wanted, key=score.__getitem__), False
+        best = max(indices, key=score.__getitem__)
         return best, language is not None
+
+
+@dataclass(frozen=True)
+class _Weights:
+    language: str | None  # the question's
+    keyword: float
+    include_internal: bool
+
+
+@dataclass(frozen=True)
+class _QueryScores:
+    """One question's fused, dense and keyword scores, for whichever sections are asked: the
+    candidates, then the other sections of the articles they belong to."""
+
+    index: HybridIndex
+    vector: NDArray[np.float32]
+    view: NDArray[np.float32] | None
+    keyword: NDArray[np.float32]  # every section's
+    spreads: Spreads
+    weights: _Weights
+    bonus: NDArray[np.float32] | None  # learned phrasings, every section's (or none)
+    candidates: NDArray[np.int64]
+    # On an exact index, every section's dense and view scores, computed once
+    exact: tuple[FloatVector, FloatVector | None] | None = None
+
+    def of(self, rows: NDArray[np.int64]) -> tuple[FloatVector, FloatVector, FloatVector]:
+        index = self.index
+        keyword = self.keyword[rows]
+        if self.exact is not None:
+            dense_all, view_all = self.exact
+            dense, view = dense_all[rows], None if view_all is None else view_all[rows]
+        else:
+            dense = _dot(index.vectors[rows], self.vector)
+            views = index.views
+            view = None if self.view is None or views is None else _dot(views[rows], self.view)
+        fused = fuse(
+            dense,
+            keyword,
+            keyword_weight=index.keyword_weights(rows, self.weights),
+            view=view,
+            spreads=self.spreads,
+        )
+        if self.bonus is not None:
+            fused = (fused + self.bonus[rows]).astype(np.float32)
+        if not self.weights.include_internal:
+            fused = np.where(index.internal(rows), -np.inf, fused).astype(np.float32)
+        return fused, dense.astype(np.float32), keyword
+
+
+def _dot(matrix: NDArray[np.float32], vector: NDArray[np.float32]) -> FloatVector:
+    """``matrix @ vector`` without BLAS: for a few thousand rows its threads cost more than the
+    product (10 ms against 2 on the busy 2-core machine)."""
+    product: FloatVector = np.einsum("ij,j->i", matrix, vector, dtype=np.float32)
+    return product
+
+
+def _top(scores: NDArray[np.float32], k: int) -> NDArray[np.int64]:
+    """The rows of the ``k`` highest positive scores (in no particular order)."""
+    positive = np.flatnonzero(scores > 0)
+    if len(positive) <= k:
+        return positive.astype(np.int64)
+    best = np.argpartition(-scores[positive], k - 1)[:k]
+    return positive[best].astype(np.int64)

@@ -83,7 +83,7 @@ def phrasing_bonus(
     cosines: NDArray[np.floating],
     targets: list[PhrasingTarget],
     rows: list[list[int]],
-    dense: NDArray[np.floating],
+    dense: tuple[float, float, int],
     *,
     margin: float = PHRASING_MARGIN,
     cap: float = PHRASING_CAP,
@@ -91,10 +91,11 @@ def phrasing_bonus(
     """Per-section evidence from the nearest phrasing (module docstring); None when none.
 
     ``cosines[j]`` is the question's cosine with phrasing j, ``targets[j]`` what it points at,
-    ``rows[j]`` the sections it stands for, ``dense`` the question's cosines with every
-    section."""
+    ``rows[j]`` the sections it stands for, ``dense`` the standard deviation and the largest of
+    the question's cosines with every section, and the number of sections (above the ANN
+    threshold the search estimates the first and takes the second from the HNSW's best)."""
     cosines = np.asarray(cosines)
-    spread = float(np.std(dense)) if dense.size else 0.0
+    spread, best, size = dense
     if spread <= 1e-12 or cosines.size == 0:
         return None
     nearest = int(np.argmax(cosines))
@@ -102,10 +103,10 @@ def phrasing_bonus(
         return None
     article = targets[nearest].article_id
     others = [c for c, t in zip(cosines.tolist(), targets, strict=True) if t.article_id != article]
-    bar = max([float(np.max(dense)), *others])
+    bar = max([best, *others])
     lead = (float(cosines[nearest]) - bar - margin) / spread
     if lead <= 0:
         return None
-    bonus = np.zeros(dense.shape, dtype=np.float32)
+    bonus = np.zeros(size, dtype=np.float32)
     bonus[rows[nearest]] = min(lead, cap)
     return bonus

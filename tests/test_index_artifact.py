@@ -14,13 +14,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from indexer import artifact
+from indexer import artifact, hybrid
 from indexer.build import build_index
 from indexer.dense import build_dense, dense_scores, kind_of
 from indexer.documents import SourceDocument
 from indexer.embed import HashingEmbedder, Vectors
 from indexer.errors import ManifestMismatch
-from kb_service.bench.ann import clustered_vectors
 
 DOCS = [
     SourceDocument(
@@ -135,6 +134,16 @@ def test_kill_9_during_a_build_leaves_the_last_good_index(tmp_path: Path) -> Non
     assert loaded.manifest.kb_revision == 1
 
 
+def clustered_vectors(count: int, dimension: int, seed: int) -> Vectors:
+    """Normalised vectors around many centres: closer to text embeddings than uniform noise."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(max(count // 50, 1), dimension)).astype(np.float32)
+    vectors = centres[rng.integers(0, len(centres), count)]
+    vectors = vectors + 0.6 * rng.normal(size=(count, dimension)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors.astype(np.float32)
+
+
 def test_hnsw_above_threshold_keeps_recall() -> None:
     data = clustered_vectors(4000, 64, seed=3)
     probes = clustered_vectors(50, 64, seed=4)
@@ -157,3 +166,45 @@ def test_a_question_without_diacritics_is_searched_with_them() -> None:
     )  # "znajdę": not in the KB
     assert result.query == "Gdzie znajde fakturę?"
     assert result.hits[0].section.article_id == "b"
+
+
+def _topic_docs(count: int) -> list[SourceDocument]:
+    """``count`` articles, each on its own few rare words among common ones."""
+    rng = np.random.default_rng(5)
+    common = [_word(i) for i in range(40)]
+    docs = []
+    for i in range(count):
+        own = [_word(1000 + 3 * i + j) for j in range(3)]
+        words = [*rng.choice(common, 20).tolist(), *own, *own]
+        docs.append(
+            SourceDocument(f"a{i}", f"KB-{i:04d}", "en-GB", 1, f"Article {i}", " ".join(words), "h")
+        )
+    return docs
+
+
+def _word(n: int) -> str:
+    """A made-up word of letters only (the analyser splits words at digits)."""
+    letters = "bcdfghjklmnpqrstvwz"
+    return "".join(letters[int(d)] for d in f"{n:05d}") + "a"
+
+
+def test_hnsw_search_ranks_candidates_as_exact_search_ranks_everything(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Above the threshold only candidates are scored, with the dense spread estimated from a
+    sample: the articles found and their scores stay those of scoring every section."""
+    docs = _topic_docs(600)
+    embedder = HashingEmbedder()
+    exact = build_index(docs, embedder=embedder, kb_revision=1, ann_threshold=10**9)
+    approximate = build_index(docs, embedder=embedder, kb_revision=1, ann_threshold=100)
+    assert (exact.manifest.dense_index, approximate.manifest.dense_index) == ("flat", "hnsw")
+    monkeypatch.setattr(hybrid, "ANN_CANDIDATES", 50)  # far fewer than the 600 sections
+    monkeypatch.setattr(hybrid, "SPREAD_SAMPLE", 200)
+    for i in range(0, 600, 37):
+        question = f"{_word(1000 + 3 * i)} {_word(1001 + 3 * i)} {_word(3)}"
+        want = exact.search(question, embedder, limit=3).hits
+        got = approximate.search(question, embedder, limit=3).hits
+        assert got[0].section.article_id == want[0].section.article_id
+        assert got[0].dense_score == pytest.approx(want[0].dense_score, abs=1e-5)
+        assert got[0].keyword_score == pytest.approx(want[0].keyword_score, abs=1e-5)
+        assert got[0].score == pytest.approx(want[0].score, rel=0.1)
