@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from indexer.embed import Embedded, Embedder, Kind, Vectors
+from indexer.embed import Embedded, Embedder, Kind, WrappedEmbedder
 
 MAX_BATCH = 32  # questions per model call; beyond this a batch's padding starts to cost
 
@@ -35,13 +35,11 @@ class _Job:
     error: BaseException | None = None
 
 
-class BatchingEmbedder:
+class BatchingEmbedder(WrappedEmbedder):
     """An ``Embedder`` whose question encodings are batched across threads."""
 
     def __init__(self, inner: Embedder, *, wait_s: float, max_batch: int = MAX_BATCH) -> None:
-        self.inner = inner
-        self.name, self.dimension = inner.name, inner.dimension
-        self.max_tokens, self.view_name = inner.max_tokens, inner.view_name
+        super().__init__(inner)
         self.wait_s, self.max_batch = wait_s, max_batch
         self.batches = 0  # model calls made for questions (for tests and the load bench)
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
@@ -59,15 +57,6 @@ class BatchingEmbedder:
             raise job.error
         assert job.result is not None
         return job.result
-
-    def embed_queries(self, texts: Sequence[str]) -> Vectors:
-        return self.embed(texts, "query").vectors
-
-    def embed_passages(self, texts: Sequence[str]) -> Vectors:
-        return self.inner.embed_passages(texts)
-
-    def count_tokens(self, text: str) -> int:
-        return self.inner.count_tokens(text)
 
     def stop(self) -> None:
         """End the batching thread (questions asked later start it again)."""

@@ -47,6 +47,28 @@ class Embedder(Protocol):
     def count_tokens(self, text: str) -> int: ...
 
 
+class WrappedEmbedder:
+    """An ``Embedder`` around another one: the model's facts and every method passed through.
+    Wrappers (the serving batcher, the impact replay's query memory) override ``embed``."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self.name, self.dimension = inner.name, inner.dimension
+        self.max_tokens, self.view_name = inner.max_tokens, inner.view_name
+
+    def embed(self, texts: Sequence[str], kind: Kind) -> Embedded:
+        return self.inner.embed(texts, kind)
+
+    def embed_queries(self, texts: Sequence[str]) -> Vectors:
+        return self.embed(texts, "query").vectors
+
+    def embed_passages(self, texts: Sequence[str]) -> Vectors:
+        return self.inner.embed_passages(texts)
+
+    def count_tokens(self, text: str) -> int:
+        return self.inner.count_tokens(text)
+
+
 class _VectorsOnly:
     """``embed`` for embedders without a second view."""
 

@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 
 from indexer.build import build_index
 from indexer.documents import SourceDocument
-from indexer.embed import Embedded, Embedder, Kind, Vectors
+from indexer.embed import Embedded, Embedder, Kind, WrappedEmbedder
 from indexer.hybrid import HybridIndex
 from kb_service.config import Settings
 from kb_service.errors import ValidationFailed
@@ -39,16 +39,12 @@ MAX_LIMIT = 200
 SCAN_FACTOR = 5  # ledger rows read to find ``limit`` distinct questions
 
 
-class _Remembering:
+class _Remembering(WrappedEmbedder):
     """The serving embedder, remembering the query vectors it made (one embedding a question
     for both searches)."""
 
     def __init__(self, inner: Embedder) -> None:
-        self.inner = inner
-        self.name = inner.name
-        self.dimension = inner.dimension
-        self.max_tokens = inner.max_tokens
-        self.view_name = inner.view_name
+        super().__init__(inner)
         self._queries: dict[str, Embedded] = {}
 
     def embed(self, texts: Sequence[str], kind: Kind) -> Embedded:
@@ -57,15 +53,6 @@ class _Remembering:
         if texts[0] not in self._queries:
             self._queries[texts[0]] = self.inner.embed(texts, kind)
         return self._queries[texts[0]]
-
-    def embed_queries(self, texts: Sequence[str]) -> Vectors:
-        return self.embed(texts, "query").vectors
-
-    def embed_passages(self, texts: Sequence[str]) -> Vectors:
-        return self.inner.embed_passages(texts)
-
-    def count_tokens(self, text: str) -> int:
-        return self.inner.count_tokens(text)
 
 
 def draft_impact(
