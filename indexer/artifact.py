@@ -155,7 +155,9 @@ def load_generation(folder: Path, *, model: str, dimension: int, view: str = "")
                 tokens.append([sys.intern(t) for t in data.pop("tokens")])  # see section_tokens
                 sections.append(IndexedSection.from_json(data))
         dense = load_dense(folder / "dense.faiss")
-        vectors = held_vectors(dense)  # vectors.npy holds the same; one copy in memory
+        # vectors.npy holds the same as an exact index: one copy in memory (IVF holds codes)
+        held = held_vectors(dense)
+        vectors = held if held is not None else np.load(folder / "vectors.npy")
         keyword = KeywordIndex.load(folder / "keyword")
         views = np.load(folder / "views.npy") if manifest.view else None
     except (OSError, ValueError, KeyError, RuntimeError) as exc:

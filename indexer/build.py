@@ -203,7 +203,9 @@ def index_sections(
         len(sections) - len(missing),
     )
     dense = build_dense(vectors, ann_threshold=ann_threshold)
-    vectors = held_vectors(dense)  # the index's copy; the one built above is freed
+    held = held_vectors(dense)
+    if held is not None:  # the index's copy; the one built above is freed
+        vectors = held
     manifest = Manifest(
         model=embedder.name,
         dimension=embedder.dimension,

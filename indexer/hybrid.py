@@ -171,7 +171,7 @@ class HybridIndex:
         phrasing_weight: float,
         phrasing_bars: tuple[float, float],  # margin and cap (indexer.phrasings)
     ) -> _QueryScores:
-        """The question's scores: every section on an exact index; on HNSW the dense candidates
+        """The question's scores: every section on an exact index; on IVF the dense candidates
         and the keyword side's best, on the scale of the whole KB (``fusion.Spread``)."""
         vector = encoded.vectors[0]
         view = encoded.views[0] if self.views is not None and encoded.views is not None else None
@@ -197,7 +197,7 @@ class HybridIndex:
                 if view is None or self.views is None
                 else Spread.of(_dot(self.views[sample], view)),
             )
-            found = nearest(self.dense, vector, ANN_CANDIDATES)  # best first
+            found = nearest(self.dense, self.vectors, vector, ANN_CANDIDATES)  # best first
             best = float(_dot(self.vectors[found[:1]], vector).max(initial=0.0))
             dense = (spreads.dense.std, best, len(self.sections))
             candidates = np.union1d(found, _top(keyword, ANN_CANDIDATES))

@@ -93,7 +93,7 @@ def phrasing_bonus(
     ``cosines[j]`` is the question's cosine with phrasing j, ``targets[j]`` what it points at,
     ``rows[j]`` the sections it stands for, ``dense`` the standard deviation and the largest of
     the question's cosines with every section, and the number of sections (above the ANN
-    threshold the search estimates the first and takes the second from the HNSW's best)."""
+    threshold the search estimates the first and takes the second from the IVF's best)."""
     cosines = np.asarray(cosines)
     spread, best, size = dense
     if spread <= 1e-12 or cosines.size == 0:

@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     )
     ann_threshold: int = Field(
         ANN_THRESHOLD,
-        description="Above this many sections the dense index is approximate (HNSW, recall "
+        description="Above this many sections the dense index is approximate (IVF, recall "
         "measured by `kb bench scale`); below it, exact search is fast enough.",
     )
     keyword_weight: float = Field(KEYWORD_WEIGHT, description="Weight of BM25 in the fusion.")

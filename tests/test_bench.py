@@ -213,7 +213,7 @@ def test_the_answers_bench_needs_no_httpx(tmp_path: Path) -> None:
 def test_the_scale_bench_reports_a_grown_kb_served_by_another_process(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Plumbing at 2,000 sections with HNSW forced on (threshold 500); no timing asserted."""
+    """Plumbing at 2,000 sections with IVF forced on (threshold 500); no timing asserted."""
     monkeypatch.setenv("KB_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("KB_ANN_THRESHOLD", "500")
     for name, value in ANSWERS_ENV.items():
@@ -222,7 +222,7 @@ def test_the_scale_bench_reports_a_grown_kb_served_by_another_process(
     result = _kb("bench", "scale", "--sections", "2000", "--dataset", str(content), "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert report["dense_index"] == "hnsw"
+    assert report["dense_index"] == "ivf"
     assert 2000 <= report["sections"] < 2000 + report["real_sections"]
     assert report["recall_at_10"] >= 0.99
     questions = 2 * len((content / "queries.jsonl").read_text().splitlines())  # and hurried

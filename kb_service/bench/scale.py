@@ -5,7 +5,7 @@ Reports the index build time, the serving process's resident memory, search late
 against exact search, and the answer latency over HTTP against the same on the demo content.
 
 Real: the demo articles and their vectors (the model), the database rows of every article, the
-index build from them (split, keyword analysis, BM25, HNSW; only the embedding is skipped), the
+index build from them (split, keyword analysis, BM25, IVF; only the embedding is skipped), the
 serving process (``create_app`` under uvicorn in a child process, loading the index from disk as
 ``kb serve`` does), every question's encoding, the hybrid search and the answers. Synthetic:
 the copies of the demo articles that make up the rest of the N sections, and their vectors
@@ -212,7 +212,7 @@ def _recall(index: HybridIndex, embedder: Embedder, questions: Sequence[Query]) 
     exact = faiss.IndexFlatIP(index.vectors.shape[1])
     exact.add(index.vectors)
     _, truth = exact.search(vectors, K)
-    found = [set(nearest(index.dense, v, K).tolist()) for v in vectors]
+    found = [set(nearest(index.dense, index.vectors, v, K).tolist()) for v in vectors]
     shares = [len(set(t.tolist()) & f) / K for t, f in zip(truth, found, strict=True)]
     return float(np.mean(shares)) if shares else 0.0
 
