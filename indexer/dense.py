@@ -29,12 +29,18 @@ vector twice per question (sentence vector and second view, 384 floats each): ~5
 sections on the 2-core machine, ~30 ms at 100,000, which alone would use the whole search
 budget."""
 IVF_LISTS_PER_ROOT = 2
-"""Clusters per square root of the vector count (632 at 100,000): a few hundred vectors each."""
+"""Clusters per square root of the vector count (632 at 100,000): a few hundred vectors each,
+and never fewer than ``IVF_MIN_PER_LIST`` (FAISS's k-means wants ~39 training points a list)."""
+IVF_MIN_PER_LIST = 39
 IVF_PROBE_SHARE = 4
 """A question reads the 1/IVF_PROBE_SHARE of the clusters nearest to it (about a quarter of the
 codes: ~2 ms at 100,000 sections). An eighth already gave recall@10 1.00 on ``kb bench scale``'s
-clustered copies, but 0.976 for questions far from every cluster on diffuse data
-(``tests/test_index_artifact.py``); a quarter gave 1.00 on both."""
+clustered copies; a quarter is the margin for KBs less clustered than that. IVF's weak case is
+a question far from everything (random directions on diffuse data: 0.93 at 40,000 vectors),
+which has no close section to find anyway."""
+IVF_MIN_SCANNED = 8192
+"""...and at least this many vectors' codes (under 1 ms): just above the threshold, or on a
+diffuse KB, a quarter of the lists is too few clusters to be safe."""
 RERANK = 100
 """``nearest`` takes at least this many of the quantised index's best and re-ranks them exactly."""
 ANN_CANDIDATES = 1000
@@ -49,7 +55,8 @@ def build_dense(vectors: NDArray[np.float32], *, ann_threshold: int) -> faiss.In
     data = np.ascontiguousarray(vectors, dtype=np.float32)
     index: faiss.Index
     if len(vectors) > ann_threshold:
-        lists = max(1, round(IVF_LISTS_PER_ROOT * math.sqrt(len(vectors))))
+        root = round(IVF_LISTS_PER_ROOT * math.sqrt(len(vectors)))
+        lists = max(1, min(root, len(vectors) // IVF_MIN_PER_LIST))
         ivf = faiss.IndexIVFScalarQuantizer(
             faiss.IndexFlatIP(dimension),
             dimension,
@@ -58,17 +65,20 @@ def build_dense(vectors: NDArray[np.float32], *, ann_threshold: int) -> faiss.In
             faiss.METRIC_INNER_PRODUCT,
         )
         ivf.train(data)  # k-means with FAISS's fixed seed: the same vectors, the same index
-        ivf.nprobe = _probes(ivf)
         index = ivf
     else:
         index = faiss.IndexFlatIP(dimension)
     if len(vectors):
         index.add(data)
+    if isinstance(index, faiss.IndexIVF):
+        index.nprobe = _probes(index)
     return index
 
 
 def _probes(index: faiss.IndexIVF) -> int:
-    return max(1, math.ceil(index.nlist / IVF_PROBE_SHARE))
+    share = math.ceil(index.nlist / IVF_PROBE_SHARE)
+    enough = math.ceil(index.nlist * IVF_MIN_SCANNED / max(index.ntotal, 1))
+    return min(index.nlist, max(1, share, enough))
 
 
 def kind_of(index: faiss.Index) -> str:
