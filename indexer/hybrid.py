@@ -15,7 +15,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from indexer.analysis import analyze, preload
-from indexer.dense import ANN_CANDIDATES, SPREAD_SAMPLE, dense_scores, kind_of, nearest
+from indexer.dense import (
+    ANN_CANDIDATES,
+    SPREAD_SAMPLE,
+    dense_scores,
+    inner_products,
+    kind_of,
+    nearest,
+)
 from indexer.diacritics import DiacriticRestorer
 from indexer.documents import IndexedSection
 from indexer.embed import Embedded, Embedder
@@ -187,7 +194,9 @@ class HybridIndex:
         keyword = self.keyword.scores(query_tokens)  # every section, from postings: cheap
         if kind_of(self.dense) == "flat":
             dense_all = dense_scores(self.dense, vector)
-            view_all = None if view is None or self.views is None else self.views @ view
+            view_all = (
+                None if view is None or self.views is None else inner_products(self.views, view)
+            )
             spreads = Spreads(
                 Spread.of(dense_all),
                 Spread.of(keyword),
@@ -201,19 +210,19 @@ class HybridIndex:
             assert self._sample is not None
             sample_vectors, sample_views = self._sample
             spreads = Spreads(
-                Spread.of(_dot(sample_vectors, vector)),
+                Spread.of(inner_products(sample_vectors, vector)),
                 Spread.of(keyword),
                 None
                 if view is None or sample_views is None
-                else Spread.of(_dot(sample_views, view)),
+                else Spread.of(inner_products(sample_views, view)),
             )
             found = nearest(self.dense, self.vectors, vector, ANN_CANDIDATES)  # best first
-            best = float(_dot(self.vectors[found[:1]], vector).max(initial=0.0))
+            best = float(inner_products(self.vectors[found[:1]], vector).max(initial=0.0))
             dense = (spreads.dense.std, best, len(self.sections))
             candidates = _union(len(self.sections), found, _top(keyword, ANN_CANDIDATES))
         bonus = None
         if phrasings is not None and len(phrasings):
-            cosines = phrasings.vectors @ vector
+            cosines = inner_products(phrasings.vectors, vector)
             rows = [self.rows_of(target) for target in phrasings.targets]
             margin, cap = phrasing_bars
             evidence = phrasing_bonus(
@@ -329,9 +338,13 @@ class _QueryScores:
             dense_all, view_all = self.exact
             dense, view = dense_all[rows], None if view_all is None else view_all[rows]
         else:
-            dense = _dot(index.vectors[rows], self.vector)
+            dense = inner_products(index.vectors[rows], self.vector)
             views = index.views
-            view = None if self.view is None or views is None else _dot(views[rows], self.view)
+            view = (
+                None
+                if self.view is None or views is None
+                else inner_products(views[rows], self.view)
+            )
         fused = fuse(
             dense,
             keyword,
@@ -344,13 +357,6 @@ class _QueryScores:
         if not self.weights.include_internal:
             fused = np.where(index.internal(rows), -np.inf, fused).astype(np.float32)
         return fused, dense.astype(np.float32), keyword
-
-
-def _dot(matrix: NDArray[np.float32], vector: NDArray[np.float32]) -> FloatVector:
-    """``matrix @ vector`` without BLAS: for a few thousand rows its threads cost more than the
-    product (10 ms against 2 on the busy 2-core machine)."""
-    product: FloatVector = np.einsum("ij,j->i", matrix, vector, dtype=np.float32)
-    return product
 
 
 def _union(size: int, *rows: NDArray[np.int64]) -> NDArray[np.int64]:

@@ -29,6 +29,7 @@ from numpy.typing import NDArray
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from indexer.dense import inner_products
 from indexer.documents import IndexedSection
 from indexer.embed import Embedder
 from indexer.hybrid import HybridIndex
@@ -173,7 +174,7 @@ def _choose(topics: list[Topic], vector: Vector, record: AnswerRecord) -> Topic 
     centroids = np.asarray([t.centroid for t in topics], dtype=np.float32)
     if centroids.shape[1] != vector.shape[0]:
         return None
-    scores = centroids @ vector
+    scores = inner_products(centroids, vector)
     best = int(np.argmax(scores))
     if float(scores[best]) >= THRESHOLD:
         return topics[best]
