@@ -99,22 +99,6 @@ def kind_of(index: faiss.Index) -> str:
     return "hnsw" if isinstance(index, faiss.IndexHNSW) else "flat"  # hnsw: older generations
 
 
-def dense_scores(index: faiss.Index, query: NDArray[np.float32]) -> NDArray[np.float32]:
-    """One cosine score per vector; with an approximate index, non-candidates get the lowest
-    candidate score."""
-    total = index.ntotal
-    scores = np.zeros(total, dtype=np.float32)
-    if total == 0:
-        return scores
-    k = total if kind_of(index) == "flat" else min(total, ANN_CANDIDATES)
-    found, ids = index.search(query.reshape(1, -1).astype(np.float32), k)
-    valid = ids[0] >= 0
-    if k < total:
-        scores[:] = float(found[0][valid].min()) if valid.any() else 0.0
-    scores[ids[0][valid]] = found[0][valid]
-    return scores
-
-
 def nearest(
     index: faiss.Index, vectors: NDArray[np.float32], query: NDArray[np.float32], k: int
 ) -> NDArray[np.int64]:
