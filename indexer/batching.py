@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from indexer import timing
 from indexer.embed import Embedded, Embedder, Kind, WrappedEmbedder
 
 MAX_BATCH = 32  # questions per model call; beyond this a batch's padding starts to cost
@@ -33,6 +34,7 @@ class _Job:
     done: threading.Event = field(default_factory=threading.Event)
     result: Embedded | None = None
     error: BaseException | None = None
+    encode_ms: float = 0.0  # the model call it was in (indexer.timing)
 
 
 class BatchingEmbedder(WrappedEmbedder):
@@ -51,8 +53,12 @@ class BatchingEmbedder(WrappedEmbedder):
             return self.inner.embed(texts, kind)
         self._ensure_started()
         job = _Job(list(texts))
+        asked = time.perf_counter()
         self._jobs.put(job)
         job.done.wait()
+        # this thread's request timings (the batcher's own thread has none)
+        timing.add("queue", (time.perf_counter() - asked) * 1000 - job.encode_ms)
+        timing.add("encode", job.encode_ms)
         if job.error is not None:
             raise job.error
         assert job.result is not None
@@ -104,6 +110,7 @@ class BatchingEmbedder(WrappedEmbedder):
 
     def _encode(self, jobs: list[_Job]) -> None:
         texts = [text for job in jobs for text in job.texts]
+        started = time.perf_counter()
         try:
             embedded = self.inner.embed(texts, "query")
         except BaseException as exc:  # handed to every caller; the thread goes on
@@ -112,10 +119,12 @@ class BatchingEmbedder(WrappedEmbedder):
                 job.done.set()
             return
         self.batches += 1
+        encode_ms = (time.perf_counter() - started) * 1000
         start = 0
         for job in jobs:
             end = start + len(job.texts)
             views = embedded.views[start:end] if embedded.views is not None else None
             job.result = Embedded(np.ascontiguousarray(embedded.vectors[start:end]), views)
+            job.encode_ms = encode_ms
             job.done.set()
             start = end

@@ -10,6 +10,7 @@ import hashlib
 import os
 import re
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from indexer import timing
 from indexer.views import VIEW_NAME
 
 Vectors = NDArray[np.float32]
@@ -130,8 +132,14 @@ class SentenceTransformerEmbedder:
     def embed(self, texts: Sequence[str], kind: Kind) -> Embedded:
         # One request at a time through the model: Hugging Face fast tokenizers can raise "Already
         # borrowed" when threads share them, and two cores gain nothing from parallel passes.
+        asked = time.perf_counter()
         with self._lock:
-            return self._embed_locked(texts, kind)
+            started = time.perf_counter()
+            timing.add("queue", (started - asked) * 1000)
+            try:
+                return self._embed_locked(texts, kind)
+            finally:
+                timing.add("encode", (time.perf_counter() - started) * 1000)
 
     def _embed_locked(self, texts: Sequence[str], kind: Kind) -> Embedded:
         self.warm_up()

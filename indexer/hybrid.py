@@ -6,6 +6,7 @@ the reference, so a search never sees a half-built index.
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +15,7 @@ import faiss
 import numpy as np
 from numpy.typing import NDArray
 
+from indexer import timing
 from indexer.analysis import analyze, preload
 from indexer.dense import (
     ANN_CANDIDATES,
@@ -148,12 +150,15 @@ class HybridIndex:
         A question typed without diacritics gets them back from the KB's own spelling first
         (:mod:`indexer.diacritics`); everything after that sees the restored question.
         """
+        started = time.perf_counter()
         query = self._restorer.restore(query)
         language = language_of(locale) if locale else detect_language(query, self._languages)
         revision = self.manifest.kb_revision
         if not self.sections or not query.strip():
             return SearchResult([], language, revision, query)
+        asked = time.perf_counter()
         encoded = embedder.embed([query], "query")
+        encoded_at = time.perf_counter()
         scores = self._scores(
             encoded,
             analyze(query, language),
@@ -175,6 +180,8 @@ class HybridIndex:
             )
             for k, (i, fallback) in enumerate(chosen)
         ]
+        # the search's own time: restoring, analysing, scoring (encoding is the embedder's)
+        timing.add("search", (time.perf_counter() - encoded_at + asked - started) * 1000)
         return SearchResult(hits, language, revision, query)
 
     def _scores(

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
+from indexer.timing import parse_server_timing
 from kb_service.models import Role
-from tests.conftest import Api, publish
+from tests.conftest import WIDGET_ORIGIN, Api, publish
 
 pytestmark = pytest.mark.model
 
@@ -205,3 +206,19 @@ def test_answer_links_open_a_public_page_at_the_section(demo_api: Api) -> None:
     probe = demo_api.client.get("/kb/xss-page/en-GB")
     assert probe.status_code == 200 and 'id="section"' in probe.text
     assert "<script" not in probe.text.lower() and "onerror" not in probe.text.lower()
+
+
+def test_staff_see_where_an_answers_time_went_public_keys_do_not(demo_api: Api) -> None:
+    body = {"question": "Ile kosztuje roaming poza Unią Europejską?", "channel": "chat"}
+    staff = demo_api.post("/v1/answers", Role.agent, json=body)
+    assert staff.status_code == 200, staff.text
+    timings = parse_server_timing(staff.headers["server-timing"])
+    parts = {"queue", "encode", "search", "render", "record"}
+    assert parts | {"app"} <= set(timings), timings
+    assert timings["encode"] > 0 and timings["search"] > 0
+    assert sum(timings[p] for p in parts) <= timings["app"] + 0.5  # steps of the handler
+    for public in (Role.bot, Role.widget):
+        headers = demo_api.headers(public) | {"Origin": WIDGET_ORIGIN}
+        answer = demo_api.client.post("/v1/answers", headers=headers, json=body)
+        assert answer.status_code == 200, answer.text
+        assert "server-timing" not in answer.headers

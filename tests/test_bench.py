@@ -273,6 +273,10 @@ def test_the_load_bench_serves_two_workers_and_loads_them_over_http(tmp_path: Pa
     report = json.loads(result.stdout)
     _check_load_report(report, targets=1)
     assert report["workers"] == 2 and report["threads_per_worker"] >= 1
+    # where the open loop's time went, from the answers' Server-Timing headers
+    steps = report["open_server_ms"]
+    assert {"queue", "encode", "search", "render", "record", "app", "outside"} <= set(steps)
+    assert steps["app"] >= steps["encode"] + steps["search"] > 0
 
 
 @pytest.mark.slow

@@ -43,6 +43,7 @@ from urllib.parse import urlsplit
 from sqlmodel import Session
 
 from indexer.embed import load_embedder, use_threads
+from indexer.timing import parse_server_timing
 from kb_service.bench.dataset import load_dataset
 from kb_service.bench.metrics import percentile
 from kb_service.bench.overload import HttpConnection
@@ -69,6 +70,7 @@ class Phase:
     seconds: float
     latencies_ms: list[float] = field(default_factory=list)  # of the 200s
     errors: Counter[str] = field(default_factory=Counter)  # by kind: a status, a time-out...
+    server: list[dict[str, float]] = field(default_factory=list)  # each 200's Server-Timing
 
     @property
     def rps(self) -> float:
@@ -76,6 +78,18 @@ class Phase:
 
     def p(self, share: float) -> float:
         return round(percentile(self.latencies_ms, share), 1)
+
+    def server_means(self) -> dict[str, float]:
+        """Mean ms per step of the answers' ``Server-Timing`` (``indexer.timing``), and
+        ``outside``: the mean latency the client saw beyond the handler (HTTP, the event loop,
+        waiting for a worker thread, and in the open loop the time since the planned arrival)."""
+        if not self.server:
+            return {}
+        names = sorted({name for timings in self.server for name in timings})
+        means = {n: sum(t.get(n, 0.0) for t in self.server) / len(self.server) for n in names}
+        if "app" in means and self.latencies_ms:
+            means["outside"] = sum(self.latencies_ms) / len(self.latencies_ms) - means["app"]
+        return {name: round(ms, 1) for name, ms in means.items()}
 
 
 @dataclass
@@ -116,6 +130,7 @@ class LoadReport:
             "requests": len(self.closed.latencies_ms) + len(self.open.latencies_ms),
             "errors": self.closed.errors.total() + self.open.errors.total(),
             "error_kinds": dict(self.closed.errors + self.open.errors),
+            "open_server_ms": self.open.server_means(),
         }
 
     def as_text(self) -> str:
@@ -155,6 +170,9 @@ class LoadReport:
             if j["floor_rps"]
             else "no floor measured"
         )
+        if j["open_server_ms"]:
+            steps = ", ".join(f"{k} {v}" for k, v in j["open_server_ms"].items())
+            lines.append(f"open loop, mean ms per answer (Server-Timing): {steps}")
         if j["error_kinds"]:
             lines.append("errors: " + ", ".join(f"{k} {v}" for k, v in j["error_kinds"].items()))
         return "\n".join(lines)
@@ -368,7 +386,7 @@ class _Load:
             conn = pool.popleft() if from_pool else None
             try:
                 conn = conn or await HttpConnection.open(target[1], target[0])
-                status, _ = await asyncio.wait_for(
+                status, headers = await asyncio.wait_for(
                     conn.request("POST", "/v1/answers", body, self.headers), REQUEST_TIMEOUT_S
                 )
                 break
@@ -387,5 +405,6 @@ class _Load:
         pool.append(conn)
         if status == 200:
             phase.latencies_ms.append((time.perf_counter() - planned) * 1000)
+            phase.server.append(parse_server_timing(headers.get("server-timing", "")))
         else:
             phase.errors[f"HTTP {status}"] += 1

@@ -16,6 +16,7 @@ import uuid
 
 from sqlmodel import Session
 
+from indexer import timing
 from indexer.hybrid import Hit
 from indexer.locales import locale_for_language
 from kb_service.config import Settings
@@ -64,20 +65,22 @@ def answer(
     reply_locale = request.locale or locale_for_language(result.language, settings.default_locale)
     if answered and top is not None:
         canonical = _canonical(settings, top, revision)
-        rendering = render(
-            request.channel,
-            RenderInput(
-                locale=canonical.locale,
-                article_key=canonical.key,
-                article_title=canonical.title,
-                heading_path=canonical.heading_path,
-                markdown=canonical.markdown,
-                article_url=canonical.url,
-            ),
-        )
+        with timing.timed("render"):
+            rendering = render(
+                request.channel,
+                RenderInput(
+                    locale=canonical.locale,
+                    article_key=canonical.key,
+                    article_title=canonical.title,
+                    heading_path=canonical.heading_path,
+                    markdown=canonical.markdown,
+                    article_url=canonical.url,
+                ),
+            )
         handoff = None
     else:
-        canonical, rendering = None, render_no_answer(request.channel, reply_locale)
+        with timing.timed("render"):
+            canonical, rendering = None, render_no_answer(request.channel, reply_locale)
         handoff = Handoff(
             reason=_abstention_reason(asked=asked, matched=top is not None),
             suggestion=HANDOFF_SUGGESTIONS[request.channel],
@@ -103,13 +106,14 @@ def answer(
         if request.customer_id and access.sees_history(viewer)
         else [],
     )
-    body = ledger.record(
-        session,
-        response,
-        customer_id=request.customer_id,
-        conversation_id=request.conversation_id,
-        committer=committer,
-    )
+    with timing.timed("record"):
+        body = ledger.record(
+            session,
+            response,
+            customer_id=request.customer_id,
+            conversation_id=request.conversation_id,
+            committer=committer,
+        )
     return response, body
 
 

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Response, status
 
+from indexer import timing
 from kb_service.api.deps import (
     Asker,
     CommitterDep,
@@ -25,7 +26,7 @@ from kb_service.schemas.answers import (
     FeedbackRequest,
     LearnedPhrasing,
 )
-from kb_service.services import answering, ledger, phrasings
+from kb_service.services import access, answering, ledger, phrasings
 
 router = APIRouter(prefix="/v1/answers", tags=["answers"])
 
@@ -52,9 +53,18 @@ def create_answer(
     Any key but `widget` keys' origins are checked. For a public key (`bot`, `widget`) or on a
     public channel (`social`) the answer names no internal article anywhere: not as the
     answer, an alternative, nor in `previously_told` (which a public key never gets).
-    A `widget` key works only from its listed web origins and within its rate limit (429)."""
-    _, body = answering.answer(session, index, settings, request, viewer, committer)
-    return Response(content=body, media_type="application/json")
+    A `widget` key works only from its listed web origins and within its rate limit (429).
+
+    For staff keys (not `bot`, `widget`) the `Server-Timing` header says where the answer's
+    time went, in ms: `queue` (waiting for the model), `encode`, `search`, `render`, `record`
+    (the ledger, commit included) and `app` (the whole handler)."""
+    with timing.collecting() as timings, timing.timed("app"):
+        _, body = answering.answer(session, index, settings, request, viewer, committer)
+    headers = {}
+    if viewer.role is not None and not access.is_public(viewer.role):
+        # staff and their tools only: a public page learns nothing about the service's insides
+        headers["Server-Timing"] = timing.server_timing(timings)
+    return Response(content=body, media_type="application/json", headers=headers)
 
 
 @router.get(
