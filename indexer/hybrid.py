@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 import faiss
@@ -31,6 +32,7 @@ from indexer.fusion import (
     CONFIDENCE_MIDPOINT,
     CROSS_LANGUAGE_KEYWORD_FACTOR,
     KEYWORD_WEIGHT,
+    SECOND_SECTION_WEIGHT,
     FloatVector,
     Spread,
     Spreads,
@@ -287,16 +289,37 @@ class HybridIndex:
         """(section, is fallback locale) for the best section of each of the best articles."""
         fused, _, _ = scores.of(scores.candidates)
         order = np.argsort(-fused, kind="stable")[: max(limit, 1) * _CANDIDATE_FACTOR]
-        chosen: list[tuple[int, bool]] = []
+        articles: list[str] = []  # by their best section, best first
         seen: set[str] = set()
         for k in order:
-            if not np.isfinite(fused[k]) or len(chosen) >= limit:
+            if not np.isfinite(fused[k]):
                 break
             article_id = self.sections[int(scores.candidates[k])].article_id
             if article_id not in seen:
                 seen.add(article_id)
-                chosen.append(self._best_in_language(article_id, scores, locale, language))
-        return chosen
+                articles.append(article_id)
+        if language is not None and language not in self._languages and SECOND_SECTION_WEIGHT:
+            articles = self._by_two_sections(articles, scores)
+        return [self._best_in_language(a, scores, locale, language) for a in articles[:limit]]
+
+    def _by_two_sections(self, articles: list[str], scores: _QueryScores) -> list[str]:
+        """``articles`` ordered by best + SECOND_SECTION_WEIGHT x second-best section (the best
+        again for an article of one section), for a question in a language the knowledge base
+        lacks (``fusion.SECOND_SECTION_WEIGHT`` says why)."""
+        rows = [self._by_article[a] for a in articles]
+        fused, _, _ = scores.of(np.fromiter(chain.from_iterable(rows), dtype=np.int64))
+        ranked: list[tuple[float, int, str]] = []
+        start = 0
+        for n, (article_id, some) in enumerate(zip(articles, rows, strict=True)):
+            mine = np.sort(fused[start : start + len(some)])[::-1]
+            start += len(some)
+            if not np.isfinite(mine[0]):
+                continue
+            second = mine[1] if len(mine) > 1 and np.isfinite(mine[1]) else mine[0]
+            ranked.append(
+                (-(float(mine[0]) + SECOND_SECTION_WEIGHT * float(second)), n, article_id)
+            )
+        return [article_id for *_, article_id in sorted(ranked)]
 
     def _best_in_language(
         self, article_id: str, scores: _QueryScores, locale: str | None, language: str | None

@@ -231,3 +231,45 @@ def test_no_blas_product_on_a_question_path(module: str) -> None:
     code = re.sub(r'"""[\s\S]*?"""', "", code)  # docstrings may show the product they avoid
     for product in (r"\w\]?\)? @ \w", r"\bnp\.(dot|matmul|inner)\(", r"\.dot\("):
         assert not re.search(product, code), f"{module}: a BLAS product ({product})"
+
+
+def _article(article_id: str, title: str, *sections: tuple[str, str]) -> SourceDocument:
+    body = "\n\n".join(f"## {heading}\n{(text + ' ') * 8}" for heading, text in sections)
+    return SourceDocument(article_id, f"KB-{article_id}", "en-GB", 1, title, body, article_id)
+
+
+def test_a_question_in_a_language_the_kb_lacks_ranks_articles_by_two_sections() -> None:
+    """Across languages one section's match is a noisier witness: an article whose two
+    sections both match outranks one with a single better section (fusion.SECOND_SECTION_WEIGHT);
+    a question in the KB's own language still ranks by the best section alone."""
+    other = [
+        "invoice payment card bank",
+        "router wifi password reset",
+        "roaming abroad daily pass",
+        "contract cancel notice period",
+        "sim card activation pin",
+        "moving house new address",
+    ]
+    docs = [
+        _article(
+            "lucky",
+            "Shop",
+            ("Where", "parcel tracking number status"),
+            ("Other", "opening hours weekend holidays"),
+        ),
+        _article(
+            "steady",
+            "Parcels",
+            ("Track", "parcel tracking status online"),
+            ("Delay", "parcel tracking status late"),
+        ),
+        *[_article(f"f{i}", "Misc", ("A", t), ("B", t + " help")) for i, t in enumerate(other)],
+    ]
+    embedder = HashingEmbedder(dimension=1024)  # few collisions: the words decide
+    index = build_index(docs, embedder=embedder, kb_revision=1)
+    question = "parcel tracking number status"
+    own = index.search(question, embedder, locale="en-GB", limit=2).hits
+    foreign = index.search(question, embedder, locale="sl-SI", limit=2).hits
+    assert [h.section.article_id for h in own] == ["lucky", "steady"]
+    assert [h.section.article_id for h in foreign] == ["steady", "lucky"]
+    assert foreign[1].score > foreign[0].score  # lucky's best section is still the better one
