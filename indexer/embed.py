@@ -51,7 +51,7 @@ class Embedder(Protocol):
 
 class WrappedEmbedder:
     """An ``Embedder`` around another one: the model's facts and every method passed through.
-    Wrappers (the serving batcher, the impact replay's query memory) override ``embed``."""
+    Wrappers (the serving batcher, ``RememberingEmbedder``) override ``embed``."""
 
     def __init__(self, inner: Embedder) -> None:
         self.inner = inner
@@ -69,6 +69,23 @@ class WrappedEmbedder:
 
     def count_tokens(self, text: str) -> int:
         return self.inner.count_tokens(text)
+
+
+class RememberingEmbedder(WrappedEmbedder):
+    """An ``Embedder`` that encodes each single question once and hands back the same vectors
+    after that: the impact replay searches one question against two indexes, and the scale
+    bench times the hybrid search alone. Passages and batches pass straight through."""
+
+    def __init__(self, inner: Embedder) -> None:
+        super().__init__(inner)
+        self._queries: dict[str, Embedded] = {}
+
+    def embed(self, texts: Sequence[str], kind: Kind) -> Embedded:
+        if kind != "query" or len(texts) != 1:
+            return self.inner.embed(texts, kind)
+        if texts[0] not in self._queries:
+            self._queries[texts[0]] = self.inner.embed(texts, kind)
+        return self._queries[texts[0]]
 
 
 class _VectorsOnly:

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-__all__ = ["add", "collecting", "server_timing", "timed"]
+__all__ = ["add", "collecting", "parse_server_timing", "server_timing", "timed"]
 
 _current: ContextVar[dict[str, float] | None] = ContextVar("kb_timings", default=None)
 

@@ -33,7 +33,7 @@ from sqlmodel import Session
 from indexer import artifact
 from indexer.build import build_index, index_sections, split_documents, splitter_for
 from indexer.dense import nearest
-from indexer.embed import Embedded, Embedder, Kind, Vectors, load_embedder
+from indexer.embed import Embedder, RememberingEmbedder, load_embedder
 from indexer.hybrid import HybridIndex
 from kb_service.bench.answers import CHANNELS, _Client
 from kb_service.bench.dataset import Query, load_dataset
@@ -217,36 +217,10 @@ def _recall(index: HybridIndex, embedder: Embedder, questions: Sequence[Query]) 
     return float(np.mean(shares)) if shares else 0.0
 
 
-class _Remembered:
-    """The real embedder, but a question it has encoded once is not encoded again: times the
-    hybrid search alone."""
-
-    def __init__(self, embedder: Embedder) -> None:
-        self._embedder = embedder
-        self.name, self.dimension = embedder.name, embedder.dimension
-        self.max_tokens, self.view_name = embedder.max_tokens, embedder.view_name
-        self._seen: dict[str, Embedded] = {}
-
-    def embed(self, texts: Sequence[str], kind: Kind) -> Embedded:
-        key = "\x1f".join([kind, *texts])
-        if key not in self._seen:
-            self._seen[key] = self._embedder.embed(texts, kind)
-        return self._seen[key]
-
-    def embed_queries(self, texts: Sequence[str]) -> Vectors:
-        return self.embed(texts, "query").vectors
-
-    def embed_passages(self, texts: Sequence[str]) -> Vectors:
-        return self.embed(texts, "passage").vectors
-
-    def count_tokens(self, text: str) -> int:
-        return self._embedder.count_tokens(text)
-
-
 def _index_latencies(
     index: HybridIndex, embedder: Embedder, questions: Sequence[Query]
 ) -> list[float]:
-    remembered = _Remembered(embedder)
+    remembered = RememberingEmbedder(embedder)
     for q in questions:  # encodes each question once
         index.search(q.text, remembered, locale=q.locale)
     latencies = []

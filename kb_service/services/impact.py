@@ -16,13 +16,12 @@ alike. Each question is embedded once and its vector reused for the second searc
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
 
 from sqlmodel import Session, col, select
 
 from indexer.build import build_index
 from indexer.documents import SourceDocument
-from indexer.embed import Embedded, Embedder, Kind, WrappedEmbedder
+from indexer.embed import Embedder, RememberingEmbedder
 from indexer.hybrid import HybridIndex
 from kb_service.config import Settings
 from kb_service.errors import ValidationFailed
@@ -37,22 +36,6 @@ from kb_service.services.searching import confidence_of
 
 MAX_LIMIT = 200
 SCAN_FACTOR = 5  # ledger rows read to find ``limit`` distinct questions
-
-
-class _Remembering(WrappedEmbedder):
-    """The serving embedder, remembering the query vectors it made (one embedding a question
-    for both searches)."""
-
-    def __init__(self, inner: Embedder) -> None:
-        super().__init__(inner)
-        self._queries: dict[str, Embedded] = {}
-
-    def embed(self, texts: Sequence[str], kind: Kind) -> Embedded:
-        if kind != "query" or len(texts) != 1:
-            return self.inner.embed(texts, kind)
-        if texts[0] not in self._queries:
-            self._queries[texts[0]] = self.inner.embed(texts, kind)
-        return self._queries[texts[0]]
 
 
 def draft_impact(
@@ -85,7 +68,7 @@ def draft_impact(
     documents = [
         d for d in live_documents(session) if (d.article_id, d.locale) != (article_id, locale)
     ]
-    embedder = _Remembering(index.embedder)
+    embedder = RememberingEmbedder(index.embedder)
     revision = serving.manifest.kb_revision if serving else 0
     candidate = build_index(
         [*documents, draft],
