@@ -6,13 +6,21 @@ token is, gives a view that ranks differently enough to help in fusion (the gain
 allegro_faq is in the README and CHANGELOG); the weight was fixed on test-A, see
 ``indexer.fusion.VIEW_WEIGHT``.
 
-Both vectors come from one forward pass, so the view costs no extra model time.
+Both vectors come from one forward pass, so the view costs no extra model time. The pass runs
+as a TorchScript trace of the transformer (``_traced``): the same kernels, so the same floats,
+but the whole pass runs in C++ without Python's global lock. Run eagerly, a pass takes and drops
+that lock between hundreds of small operations, and in a server, where the event loop and the
+request threads of the same process want the lock too, every hand-over waits: a question's
+encoding took twice as long beside a thread busy half the time with Python, and not at all
+longer when traced.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import logging
+import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +30,7 @@ from numpy.typing import NDArray
 Vectors = NDArray[np.float32]
 VIEW_LAYER = -2  # hidden_states[-2]: the second-to-last transformer layer
 VIEW_NAME = "layer-2-rarity-pooled"
+_log = logging.getLogger(__name__)
 
 
 def token_rarity(folder: Path, vocab_size: int) -> NDArray[np.float32]:
@@ -53,6 +62,7 @@ class ViewEncoder:
         self._max_length = int(st_model.max_seq_length or 512)
         self._weights = token_rarity(folder, len(self._tokenizer))
         self._special = set(self._tokenizer.all_special_ids)
+        self._layers = _traced(self._transformer, self._tokenizer)
 
     def prefix_length(self, prefix: str) -> int:
         """How many tokens the prompt prefix adds (they carry no content)."""
@@ -83,9 +93,11 @@ class ViewEncoder:
                 return_tensors="pt",
             )
             with torch.inference_mode():
-                states = self._transformer(**batch, output_hidden_states=True).hidden_states
-            last = states[-1].float().numpy()
-            lower = states[VIEW_LAYER].float().numpy()
+                last_states, lower_states = self._layers(
+                    batch["input_ids"], batch["attention_mask"]
+                )
+            last = last_states.float().numpy()
+            lower = lower_states.float().numpy()
             ids = batch["input_ids"].numpy()
             mask = batch["attention_mask"].numpy().astype(bool)
             for k, row in enumerate(rows):
@@ -106,6 +118,38 @@ class ViewEncoder:
             return np.zeros(states.shape[1], dtype=np.float32)
         weights = self._weights[ids[content]]
         return _normalise((weights[:, None] * states[content]).sum(axis=0))
+
+
+def _traced(transformer: Any, tokenizer: Any) -> Callable[[Any, Any], tuple[Any, Any]]:
+    """The transformer as a function of token ids and attention mask to its last and
+    ``VIEW_LAYER`` hidden states: traced once at load, or run eagerly where tracing fails
+    (a model whose forward branches on its input). Any batch size and length: the trace
+    follows the shapes (``tests/test_views.py`` compares it with the eager pass)."""
+    import torch
+
+    class Layers(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.transformer = transformer
+
+        def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> tuple[Any, Any]:
+            states = self.transformer(
+                input_ids=ids, attention_mask=mask, output_hidden_states=True
+            ).hidden_states
+            return states[-1], states[VIEW_LAYER]
+
+    layers = Layers().eval()
+    example = tokenizer(["query: traced once"], return_tensors="pt")
+    try:
+        with warnings.catch_warnings(), torch.inference_mode():
+            warnings.simplefilter("ignore")  # the tracer's notes on Python values it fixed
+            traced = torch.jit.trace(  # type: ignore[no-untyped-call]
+                layers, (example["input_ids"], example["attention_mask"]), check_trace=False
+            )
+    except Exception:  # noqa: BLE001 - any model the tracer cannot follow still works, eagerly
+        _log.warning("the transformer could not be traced; it runs eagerly", exc_info=True)
+        return layers
+    return traced  # type: ignore[no-any-return]
 
 
 def _normalise(vector: NDArray[np.float32]) -> NDArray[np.float32]:

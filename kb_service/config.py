@@ -129,8 +129,8 @@ class Settings(BaseSettings):
         2.0,
         ge=0,
         description="How long the first of several concurrent questions waits for others to be "
-        "encoded with it in one model call (0: no batching). A batch costs little more than one "
-        "question, so under load this multiplies throughput.",
+        "encoded with it in one model call (0: only questions already waiting share a call). "
+        "A batch costs less than its questions one by one, so under load this raises throughput.",
     )
     ledger_group_commit: bool = Field(
         True,

@@ -9,7 +9,7 @@ from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-from indexer.batching import BatchingEmbedder
+from indexer.batching import BatchingEmbedder, EncodeQueue
 from indexer.embed import Embedder, load_embedder, use_threads
 from indexer.locales import detect_language
 from kb_service import __version__
@@ -53,8 +53,14 @@ def _operation_id(route: APIRoute) -> str:
     return f"{route.tags[0]}-{route.name}" if route.tags else route.name
 
 
-def create_app(settings: Settings | None = None, *, embedder: Embedder | None = None) -> FastAPI:
-    """``embedder`` lets tests share one loaded model between apps."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    embedder: Embedder | None = None,
+    encode_queue: EncodeQueue | None = None,
+) -> FastAPI:
+    """``embedder`` lets tests share one loaded model between apps; ``encode_queue`` is the
+    question queue the workers of one ``kb serve`` share (``indexer.batching``)."""
     settings = settings or get_settings()
     widget_origins = WidgetOrigins()
 
@@ -68,8 +74,11 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         model = embedder or load_embedder(
             settings.embedding_model, model_cache=settings.model_cache
         )
-        batcher = BatchingEmbedder(model, wait_s=settings.encode_batch_wait_ms / 1000)
-        index = IndexService(settings, engine, batcher if batcher.wait_s > 0 else model)
+        batcher = BatchingEmbedder(
+            model, wait_s=settings.encode_batch_wait_ms / 1000, queue=encode_queue
+        )
+        batcher.start()
+        index = IndexService(settings, engine, batcher)
         try:
             index.start()
         except BaseException:

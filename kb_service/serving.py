@@ -12,10 +12,12 @@ on PostgreSQL through ``NOTIFY``), as they reach other replicas.
 from __future__ import annotations
 
 import socket
+from typing import Any
 
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
+from indexer.batching import EncodeQueue
 from kb_service.config import Settings
 
 WORKER_PING_TIMEOUT_S = 60
@@ -29,7 +31,7 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
         return
     # The workers read their settings from the same KB_ environment (create_app() with none).
     config = uvicorn.Config(
-        "kb_service.main:create_app",
+        WorkerApp(EncodeQueue(encoders=workers)),
         factory=True,
         host=host,
         port=port,
@@ -52,3 +54,16 @@ def listening_socket(host: str, port: int) -> socket.socket:
     sock.listen(2048)
     sock.set_inheritable(True)
     return sock
+
+
+class WorkerApp:
+    """The app factory each worker process calls: pickled into the worker when it is spawned,
+    and with it the one question queue every worker's encoder takes from."""
+
+    def __init__(self, encode_queue: EncodeQueue) -> None:
+        self.encode_queue = encode_queue
+
+    def __call__(self) -> Any:
+        from kb_service.main import create_app
+
+        return create_app(encode_queue=self.encode_queue)

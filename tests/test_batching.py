@@ -1,15 +1,19 @@
 """Micro-batched question encoding (``indexer.batching``): the same vectors as one at a time,
-with the real model, and fewer model calls when questions arrive together."""
+with the real model, fewer model calls when questions arrive together, and one queue that the
+encoders of several processes share."""
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
+import time
 from collections.abc import Sequence
 
 import numpy as np
 import pytest
 
-from indexer.batching import BatchingEmbedder
+from indexer import batching
+from indexer.batching import BatchingEmbedder, EncodeQueue
 from indexer.embed import Embedded, Embedder, HashingEmbedder, Kind
 
 QUESTIONS = [
@@ -75,8 +79,9 @@ def test_questions_that_arrive_while_the_model_is_busy_share_the_next_call() -> 
         threading.Event().wait(0.001)
     others = threading.Thread(target=_ask_together, args=(batcher, QUESTIONS))
     others.start()
-    while batcher._jobs.qsize() < len(QUESTIONS):
+    while len(batcher._pending) < 1 + len(QUESTIONS):  # every asker has its question queued
         threading.Event().wait(0.001)
+    threading.Event().wait(0.05)  # (registered just before it is sent)
     inner.release.set()
     first.join()
     others.join()
@@ -100,3 +105,87 @@ def test_each_caller_gets_its_own_vectors_and_errors() -> None:
         broken.embed(["question"], "query")
     batcher.stop()
     broken.stop()
+
+
+class _MarkedEmbedder(HashingEmbedder):
+    """Vectors that say which process's encoder made them: a constant ``mark``."""
+
+    def __init__(self, mark: float) -> None:
+        super().__init__()
+        self.mark = mark
+
+    def embed(self, texts: Sequence[str], kind: Kind) -> Embedded:
+        return Embedded(np.full((len(texts), self.dimension), self.mark, np.float32), None)
+
+
+class _StuckEmbedder(_MarkedEmbedder):
+    def __init__(self) -> None:
+        super().__init__(1.0)
+        self.release = threading.Event()
+
+    def embed(self, texts: Sequence[str], kind: Kind) -> Embedded:
+        self.release.wait(10)
+        return super().embed(texts, kind)
+
+
+def _other_worker(queue: EncodeQueue, stop: multiprocessing.synchronize.Event) -> None:
+    """A second process on the same queue, as a second ``kb serve`` worker is."""
+    batcher = BatchingEmbedder(_MarkedEmbedder(2.0), wait_s=0.0, queue=queue)
+    batcher.start()
+    stop.wait(30)
+    batcher.stop()
+
+
+def test_an_idle_encoder_in_another_process_takes_the_question() -> None:
+    """While this process's encoder is stuck on one question, the next one is answered by the
+    other process's encoder: one queue for both, not one per process."""
+    spawn = multiprocessing.get_context("spawn")
+    queue = EncodeQueue(encoders=2)
+    stop = spawn.Event()
+    other = spawn.Process(target=_other_worker, args=(queue, stop))
+    other.start()
+    here = _StuckEmbedder()
+    batcher = BatchingEmbedder(here, wait_s=0.0, queue=queue)
+    try:
+        answers: list[float] = []
+
+        def ask(question: str) -> None:
+            answers.append(float(batcher.embed([question], "query").vectors[0, 0]))
+
+        askers = [threading.Thread(target=ask, args=(q,)) for q in QUESTIONS[:2]]
+        deadline = time.monotonic() + 60  # the other process imports and starts meanwhile
+        for asker in askers:
+            asker.start()
+        while not answers and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert answers == [2.0], "the other process's encoder did not take a question"
+        here.release.set()
+        for asker in askers:
+            asker.join()
+        assert sorted(answers) == [1.0, 2.0]
+    finally:
+        here.release.set()
+        stop.set()
+        other.join(30)
+        batcher.stop()
+        queue.close()
+
+
+def test_a_question_whose_encoder_died_is_encoded_by_its_asker(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The encoder that took a question can die with it (a worker killed mid-batch): after
+    ``ORPHAN_TIMEOUT_S`` the asker encodes it on its own model; nothing is lost."""
+    monkeypatch.setattr(batching, "ORPHAN_TIMEOUT_S", 0.3)
+    plain = HashingEmbedder()
+    batcher = BatchingEmbedder(plain, wait_s=0.0)
+    thief = threading.Thread(target=batcher.queue.receiver.recv, args=(1 << 16,))
+    monkeypatch.setattr(batcher, "_encode_loop", lambda: None)  # only the thief takes it
+    batcher.queue.receiver.setblocking(True)
+    thief.start()
+    started = time.monotonic()
+    embedded = batcher.embed(["reset password"], "query")
+    thief.join()
+    assert time.monotonic() - started >= 0.3
+    np.testing.assert_array_equal(embedded.vectors, plain.embed_queries(["reset password"]))
+    batcher.stop()

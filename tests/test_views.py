@@ -41,3 +41,25 @@ def test_view_changes_the_fused_order_only_through_its_weight() -> None:
     view = np.array([0.1, 0.9, 0.2], dtype=np.float32)
     assert np.argmax(fuse(dense, keyword, view=view, view_weight=0.0)) == 0
     assert np.argmax(fuse(dense, keyword, view=view, view_weight=3.0)) == 1
+
+
+def test_the_traced_pass_follows_any_batch_and_length(real_embedder: Embedder) -> None:
+    """The transformer is traced once, on a short example (``indexer.views._traced``); it must
+    give the eager pass's states for other batch sizes, padding and the longest input."""
+    import torch
+
+    assert isinstance(real_embedder, SentenceTransformerEmbedder)
+    encoder = real_embedder._views
+    assert isinstance(encoder._layers, torch.jit.ScriptModule), "the pass runs eagerly"
+    tokenizer, transformer = encoder._tokenizer, encoder._transformer
+    long_text = " ".join(["Roaming w UE jest bezpłatny, ale limit danych zależy od taryfy."] * 80)
+    for batch in (TEXTS[:1], TEXTS, [long_text, TEXTS[2]]):
+        tokens = tokenizer(
+            batch, padding=True, truncation=True, max_length=512, return_tensors="pt"
+        )
+        with torch.inference_mode():
+            traced = encoder._layers(tokens["input_ids"], tokens["attention_mask"])
+            eager = transformer(**tokens, output_hidden_states=True).hidden_states
+        assert torch.allclose(traced[0], eager[-1], atol=1e-5)
+        assert torch.allclose(traced[1], eager[-2], atol=1e-5)
+    assert tokens["input_ids"].shape[1] == 512

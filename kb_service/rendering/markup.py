@@ -4,6 +4,7 @@ The section Markdown is untrusted (authors paste HTML, imports carry junk), so e
 Markdown -> HTML -> nh3 allowlist first; plain text and blocks are read from that sanitised HTML.
 """
 
+import functools
 import re
 from urllib.parse import urlsplit
 
@@ -56,6 +57,7 @@ _CLEANER = nh3.Cleaner(
     strip_comments=True,
 )
 _EXTENSIONS = ["sane_lists", "fenced_code"]
+RENDERED_SECTIONS_KEPT = 4096  # a few MB of HTML at most
 _EMPTY_PARAGRAPH = re.compile(r"<p>\s*</p>\n?")
 
 
@@ -64,7 +66,10 @@ def sanitize_html(html: str) -> str:
     return _CLEANER.clean(html)
 
 
+@functools.lru_cache(maxsize=RENDERED_SECTIONS_KEPT)
 def to_html(markdown: str) -> str:
+    """Sanitised HTML of a section. Kept for the most recent sections: answers quote the same
+    published sections again and again, and parsing Markdown was ~1 ms of every answer."""
     html = sanitize_html(str(md.markdown(markdown, extensions=_EXTENSIONS)))
     return _EMPTY_PARAGRAPH.sub("", html)  # left behind where only removed content stood
 
