@@ -77,6 +77,7 @@ class ViewEncoder:
     ) -> tuple[Vectors, Vectors]:
         """The model's own sentence vectors (mean of the last layer) and the views, normalised."""
         import torch
+        from torch.jit._fuser import optimized_execution
 
         skip = self.prefix_length(prefix)
         dimension = int(self._transformer.config.hidden_size)
@@ -92,7 +93,9 @@ class ViewEncoder:
                 max_length=self._max_length,
                 return_tensors="pt",
             )
-            with torch.inference_mode():
+            # Plain execution of the trace: the optimising executor would profile the first
+            # calls of every new shape (the first question took ~190 ms) for no gain here.
+            with torch.inference_mode(), optimized_execution(False):
                 last_states, lower_states = self._layers(
                     batch["input_ids"], batch["attention_mask"]
                 )
