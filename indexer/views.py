@@ -143,6 +143,11 @@ def _traced(transformer: Any, tokenizer: Any) -> Callable[[Any, Any], tuple[Any,
 
     layers = Layers().eval()
     example = tokenizer(["query: traced once"], return_tensors="pt")
+    # The tracer reads every attribute of the model, among them a training-loss property that
+    # logs a warning about the config's loss type: noise for a model that never trains.
+    transformers_log = logging.getLogger("transformers.modeling_utils")
+    level = transformers_log.level
+    transformers_log.setLevel(logging.ERROR)
     try:
         with warnings.catch_warnings(), torch.inference_mode():
             warnings.simplefilter("ignore")  # the tracer's notes on Python values it fixed
@@ -152,6 +157,8 @@ def _traced(transformer: Any, tokenizer: Any) -> Callable[[Any, Any], tuple[Any,
     except Exception:  # noqa: BLE001 - any model the tracer cannot follow still works, eagerly
         _log.warning("the transformer could not be traced; it runs eagerly", exc_info=True)
         return layers
+    finally:
+        transformers_log.setLevel(level)
     return traced  # type: ignore[no-any-return]
 
 
