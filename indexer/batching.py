@@ -115,7 +115,8 @@ class BatchingEmbedder(WrappedEmbedder):
         self.batches = 0  # model calls this process made for questions (tests, benches)
         self._pending: dict[int, _Job] = {}
         self._ids = itertools.count(1)
-        self._replies: socket.socket | None = None
+        self._replies: socket.socket | None = None  # answers to this process's questions
+        self._answers_out: socket.socket | None = None  # this encoder's answers to any process
         self._address = b""
         self._threads: list[threading.Thread] = []
         self._stopping = threading.Event()
@@ -162,9 +163,11 @@ class BatchingEmbedder(WrappedEmbedder):
             for thread in self._threads:
                 thread.join()
             self._replies.close()
+            assert self._answers_out is not None
+            self._answers_out.close()
             os.close(self._wake_r)
             os.close(self._wake_w)
-            self._threads, self._replies = [], None
+            self._threads, self._replies, self._answers_out = [], None, None
             self._stopping.clear()
             if self._owns_queue:
                 self.queue.close()
@@ -181,6 +184,7 @@ class BatchingEmbedder(WrappedEmbedder):
             # An abstract address (Linux): nothing on disk to clean up when a worker dies.
             self._replies.bind(b"\0kb-encode-%d-%s" % (os.getpid(), os.urandom(6).hex().encode()))
             self._address = self._replies.getsockname()
+            self._answers_out = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
             self._wake_r, self._wake_w = os.pipe()
             self._threads = [
                 threading.Thread(target=self._encode_loop, name="kb-encoder", daemon=True),
@@ -257,15 +261,16 @@ class BatchingEmbedder(WrappedEmbedder):
         encode_ms = (time.perf_counter() - started) * 1000
         if embedded is not None:
             self.batches += 1
-        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as out:
-            start = 0
-            for job in jobs:
-                end = start + len(job.texts)
-                try:
-                    out.sendto(_reply(job.job_id, encode_ms, embedded, start, end), job.reply_to)
-                except OSError:  # the asker's process has gone
-                    pass
-                start = end
+        assert self._answers_out is not None
+        start = 0
+        for job in jobs:
+            end = start + len(job.texts)
+            answer = _reply(job.job_id, encode_ms, embedded, start, end)
+            try:
+                self._answers_out.sendto(answer, job.reply_to)
+            except OSError:  # the asker's process has gone
+                pass
+            start = end
 
     # The asking side: answers from any process's encoder, handed to the waiting callers.
 

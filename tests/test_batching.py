@@ -89,6 +89,30 @@ def test_questions_that_arrive_while_the_model_is_busy_share_the_next_call() -> 
     assert inner.calls == [1, len(QUESTIONS)]
 
 
+def test_a_shallow_queue_is_shared_out_between_the_encoders() -> None:
+    """With two encoders on the queue, one takes half of what waits (rounded up) and hands the
+    rest back for the other: four waiting questions are not one call of four. Here the second
+    encoder never comes, so this one takes the handed-back ones too, half at a time."""
+    inner = _CountingEmbedder()
+    queue = EncodeQueue(encoders=2)
+    batcher = BatchingEmbedder(inner, wait_s=0.0, queue=queue)
+    first = threading.Thread(target=batcher.embed, args=(["first"], "query"))
+    first.start()
+    while not inner.calls:
+        threading.Event().wait(0.001)
+    others = threading.Thread(target=_ask_together, args=(batcher, QUESTIONS[:4]))
+    others.start()
+    while len(batcher._pending) < 5:
+        threading.Event().wait(0.001)
+    threading.Event().wait(0.05)
+    inner.release.set()
+    first.join()
+    others.join()
+    batcher.stop()
+    queue.close()
+    assert inner.calls == [1, 2, 1, 1]
+
+
 def test_each_caller_gets_its_own_vectors_and_errors() -> None:
     plain = HashingEmbedder()
     batcher = BatchingEmbedder(plain, wait_s=0.01)

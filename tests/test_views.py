@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -63,3 +66,26 @@ def test_the_traced_pass_follows_any_batch_and_length(real_embedder: Embedder) -
         assert torch.allclose(traced[0], eager[-1], atol=1e-5)
         assert torch.allclose(traced[1], eager[-2], atol=1e-5)
     assert tokens["input_ids"].shape[1] == 512
+
+
+def test_a_model_the_tracer_cannot_follow_runs_eagerly() -> None:
+    """Tracing is an optimisation: a transformer it fails on still encodes, eagerly."""
+    import torch
+    from torch.jit._trace import is_tracing
+
+    from indexer.views import _traced
+
+    class Untraceable(torch.nn.Module):
+        def forward(self, **inputs: Any) -> Any:
+            if is_tracing():  # type: ignore[no-untyped-call]
+                raise RuntimeError("data-dependent control flow")
+            ids = inputs["input_ids"].float()[..., None]
+            return SimpleNamespace(hidden_states=(ids, ids + 1, ids + 2))
+
+    def tokenizer(texts: list[str], return_tensors: str) -> dict[str, torch.Tensor]:
+        return {"input_ids": torch.ones(1, 3, dtype=torch.long), "attention_mask": torch.ones(1, 3)}
+
+    layers = _traced(Untraceable(), tokenizer)
+    assert not isinstance(layers, torch.jit.ScriptModule)
+    last, lower = layers(torch.ones(1, 3, dtype=torch.long), torch.ones(1, 3))
+    assert float(last[0, 0, 0]) == 3.0 and float(lower[0, 0, 0]) == 2.0
