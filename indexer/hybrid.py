@@ -6,6 +6,7 @@ the reference, so a search never sees a half-built index.
 
 from __future__ import annotations
 
+import math
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -101,6 +102,12 @@ class HybridIndex:
     views: NDArray[np.float32] | None = None
     _by_article: dict[str, list[int]] = field(default_factory=dict, repr=False)
     _by_section: dict[str, int] = field(default_factory=dict, repr=False)
+    # each section's article as a number (``_article_ids[code]``): ranking articles by their
+    # best sections is then array work, not a Python loop over hundreds of sections
+    _article_codes: NDArray[np.int64] = field(
+        default_factory=lambda: np.zeros(0, np.int64), repr=False
+    )
+    _article_ids: list[str] = field(default_factory=list, repr=False)
     _languages: frozenset[str] = field(default_factory=frozenset, repr=False)
     _section_languages: NDArray[np.str_] = field(
         default_factory=lambda: np.zeros(0, str), repr=False
@@ -118,6 +125,11 @@ class HybridIndex:
         for i, section in enumerate(self.sections):
             grouped[section.article_id].append(i)
         self._by_article = dict(grouped)
+        self._article_ids = list(grouped)
+        code_of = {article_id: code for code, article_id in enumerate(self._article_ids)}
+        self._article_codes = np.fromiter(
+            (code_of[s.article_id] for s in self.sections), dtype=np.int64, count=len(self.sections)
+        )
         self._by_section = {s.section_id: i for i, s in enumerate(self.sections)}
         self._section_languages = np.array([language_of(s.locale) for s in self.sections])
         self._languages = frozenset(self._section_languages.tolist())
@@ -289,18 +301,14 @@ class HybridIndex:
         """(section, is fallback locale) for the best section of each of the best articles."""
         fused, _, _ = scores.of(scores.candidates)
         order = np.argsort(-fused, kind="stable")[: max(limit, 1) * _CANDIDATE_FACTOR]
-        articles: list[str] = []  # by their best section, best first
-        seen: set[str] = set()
-        for k in order:
-            if not np.isfinite(fused[k]):
-                break
-            article_id = self.sections[int(scores.candidates[k])].article_id
-            if article_id not in seen:
-                seen.add(article_id)
-                articles.append(article_id)
+        order = order[np.isfinite(fused[order])]  # hidden (-inf) sort last: a tail, cut off
+        # the articles of those sections by their best section, best first
+        codes = self._article_codes[scores.candidates[order]]
+        _, first = np.unique(codes, return_index=True)
+        articles = [self._article_ids[c] for c in codes[np.sort(first)].tolist()]
         if language is not None and language not in self._languages and SECOND_SECTION_WEIGHT:
             articles = self._by_two_sections(articles, scores)
-        return [self._best_in_language(a, scores, locale, language) for a in articles[:limit]]
+        return self._best_in_language(articles[:limit], scores, locale, language)
 
     def _by_two_sections(self, articles: list[str], scores: _QueryScores) -> list[str]:
         """``articles`` ordered by best + SECOND_SECTION_WEIGHT x second-best section (the best
@@ -322,21 +330,33 @@ class HybridIndex:
         return [article_id for *_, article_id in sorted(ranked)]
 
     def _best_in_language(
-        self, article_id: str, scores: _QueryScores, locale: str | None, language: str | None
-    ) -> tuple[int, bool]:
-        """The article's best section in the exact locale, else the language, else any."""
-        rows = np.array(self._by_article[article_id], dtype=np.int64)
-        fused, _, _ = scores.of(rows)
-        score = {int(i): float(f) for i, f in zip(rows, fused, strict=True) if np.isfinite(f)}
-        indices = list(score)
-        for wanted in (
-            [i for i in indices if locale and self.sections[i].locale == locale],
-            [i for i in indices if language and language_of(self.sections[i].locale) == language],
-        ):
-            if wanted:
-                return max(wanted, key=score.__getitem__), False
-        best = max(indices, key=score.__getitem__)
-        return best, language is not None
+        self, articles: list[str], scores: _QueryScores, locale: str | None, language: str | None
+    ) -> list[tuple[int, bool]]:
+        """Each article's best section in the exact locale, else the language, else any (the
+        sections of all of them scored in one call: per article it cost ~0.1 ms each)."""
+        rows = [self._by_article[a] for a in articles]
+        fused, _, _ = scores.of(np.fromiter(chain.from_iterable(rows), dtype=np.int64))
+        chosen: list[tuple[int, bool]] = []
+        start = 0
+        for some in rows:
+            mine = fused[start : start + len(some)].tolist()
+            start += len(some)
+            score = {i: f for i, f in zip(some, mine, strict=True) if math.isfinite(f)}
+            indices = list(score)
+            for wanted in (
+                [i for i in indices if locale and self.sections[i].locale == locale],
+                [
+                    i
+                    for i in indices
+                    if language and language_of(self.sections[i].locale) == language
+                ],
+            ):
+                if wanted:
+                    chosen.append((max(wanted, key=score.__getitem__), False))
+                    break
+            else:
+                chosen.append((max(indices, key=score.__getitem__), language is not None))
+        return chosen
 
 
 @dataclass(frozen=True)

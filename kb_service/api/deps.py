@@ -9,10 +9,11 @@ hidden). Routes use these and never check roles or visibility themselves.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
@@ -29,12 +30,23 @@ from kb_service.validation import ArticleId
 _bearer = HTTPBearer(auto_error=False, description="An API key from `kb keys create`.")
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """The handler's session. It takes a connection from the pool at its first query and gives
     it back at commit or close; closed when the handler returns (scope "function"), not after
-    the response has been sent to a client that may be slow to read it."""
-    with Session(request.app.state.engine, expire_on_commit=False) as session:
+    the response has been sent to a client that may be slow to read it.
+
+    ``async``: making a session touches no database, and neither does closing one that holds
+    no transaction (never used, or committed), so neither costs a trip through the thread pool
+    (two per request as a sync dependency). Closing one that still holds a connection rolls
+    it back over the network, so that happens on a worker thread."""
+    session = Session(request.app.state.engine, expire_on_commit=False)
+    try:
         yield session
+    finally:
+        if session.in_transaction():
+            await run_in_threadpool(session.close)
+        else:
+            session.close()
 
 
 # async: a plain attribute read needs no trip through the thread pool.
