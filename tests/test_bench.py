@@ -250,6 +250,10 @@ def _check_load_report(report: dict[str, Any], targets: int) -> None:
     assert LOAD_KEYS <= set(report), LOAD_KEYS - set(report)
     assert report["errors"] == 0, report["error_kinds"]
     assert report["floor_p50_ms"] > 0 and report["rps_max"] > 0 and report["p50_ms"] > 0
+    # the floor is measured before and after the load, and the reported one pools both
+    before, after = report["floor_before_p50_ms"], report["floor_after_p50_ms"]
+    assert before > 0 and after > 0
+    assert min(before, after) - 0.1 <= report["floor_p50_ms"] <= max(before, after) + 0.1
     # the ratio is of the unrounded floor
     assert report["ratio_p50"] == pytest.approx(report["p50_ms"] / report["floor_p50_ms"], rel=0.1)
     assert len(report["targets"]) == targets

@@ -4,7 +4,10 @@ One run measures three things, against the same demo questions (every language, 
 channels, real ``POST /v1/answers`` with a real agent key):
 
 - the **floor**: each question through question encoding plus index search alone, in this
-  process, one at a time, with the service's own thread settings: what no server can beat;
+  process, one at a time, with the service's own thread settings: what no server can beat.
+  It is measured before the load and again after it, and the two pooled: a shared machine's
+  speed drifts over a run (by a fifth within minutes on the development machine), and a floor
+  taken only at the start would move the ratios with it;
 - a **closed loop**: ``concurrency`` clients, each sending its next question as soon as its
   answer is in: the throughput ``rps_max``, and latencies under saturation;
 - an **open loop** at half of ``rps_max``: Poisson arrivals (as customers arrive, whether or not
@@ -98,7 +101,8 @@ class LoadReport:
     workers: int | None  # None: a service started elsewhere (--url)
     threads_per_worker: int
     concurrency: int
-    floor_ms: list[float]
+    floor_ms: list[float]  # before and after the load, pooled
+    floor_before_ms: list[float]
     closed: Phase
     open: Phase
     offered_rps: float
@@ -106,6 +110,10 @@ class LoadReport:
     @property
     def floor_p50_ms(self) -> float:
         return percentile(self.floor_ms, 0.5)
+
+    @property
+    def floor_after_ms(self) -> list[float]:
+        return self.floor_ms[len(self.floor_before_ms) :]
 
     def as_json(self) -> dict[str, Any]:
         floor = self.floor_p50_ms
@@ -115,6 +123,8 @@ class LoadReport:
             "threads_per_worker": self.threads_per_worker,
             "floor_p50_ms": round(floor, 1),
             "floor_rps": round(1000 / floor, 1) if floor else 0.0,
+            "floor_before_p50_ms": round(percentile(self.floor_before_ms, 0.5), 1),
+            "floor_after_p50_ms": round(percentile(self.floor_after_ms, 0.5), 1),
             "concurrency": self.concurrency,
             "rps_max": round(self.closed.rps, 1),
             "closed_p50_ms": self.closed.p(0.5),
@@ -165,6 +175,10 @@ class LoadReport:
         ]
         lines += [f"{r[0]:<38}{r[1]:>8}{r[2]:>9}{r[3]:>9}{r[4]:>9}{r[5]:>8}" for r in rows]
         lines.append(
+            f"floor p50 before the load {j['floor_before_p50_ms']} ms, after it "
+            f"{j['floor_after_p50_ms']} ms (the row above pools both)"
+        )
+        lines.append(
             f"open loop over the floor: p50 x{j['ratio_p50']}, p99 x{j['ratio_p99']}; "
             f"rps_max / floor_rps = {j['rps_max'] / j['floor_rps']:.2f}"
             if j["floor_rps"]
@@ -198,16 +212,18 @@ def run_load_bench(
             update={"data_dir": Path(tmp) / "data", "database_url": None, "workers": workers or 1}
         )
         questions, local_key = _prepare(settings, dataset)
-        floor_ms = _measure_floor(settings, questions)
+        floor_before = _measure_floor(settings, questions)
         with _targets(settings, urls, workers or 1, Path(tmp) / "server.log") as targets:
             load = _Load(targets, key or local_key, questions, concurrency)
             closed, open_, offered = asyncio.run(load.run(seconds))
+        floor_after = _measure_floor(settings, questions)  # a service of our own has stopped
     return LoadReport(
         targets=[f"{host}:{port}" for host, port in targets],
         workers=workers,
         threads_per_worker=settings.threads_per_worker,
         concurrency=concurrency,
-        floor_ms=floor_ms,
+        floor_ms=floor_before + floor_after,
+        floor_before_ms=floor_before,
         closed=closed,
         open=open_,
         offered_rps=offered,
