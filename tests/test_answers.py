@@ -222,3 +222,15 @@ def test_staff_see_where_an_answers_time_went_public_keys_do_not(demo_api: Api) 
         answer = demo_api.client.post("/v1/answers", headers=headers, json=body)
         assert answer.status_code == 200, answer.text
         assert "server-timing" not in answer.headers
+
+
+def test_staff_see_where_a_searchs_time_went_bots_do_not(demo_api: Api) -> None:
+    path = "/v1/search?q=Ile+kosztuje+roaming+poza+Uni%C4%85%3F&limit=5"
+    staff = demo_api.get(path, Role.agent)
+    assert staff.status_code == 200, staff.text
+    timings = parse_server_timing(staff.headers["server-timing"])
+    assert {"queue", "encode", "search", "app"} <= set(timings), timings
+    assert timings["encode"] > 0 and timings["search"] > 0
+    assert timings["encode"] + timings["search"] <= timings["app"] + 0.5
+    bot = demo_api.get(path, Role.bot)
+    assert bot.status_code == 200 and "server-timing" not in bot.headers

@@ -230,6 +230,9 @@ def test_the_scale_bench_reports_a_grown_kb_served_by_another_process(
     assert 0 < report["rss_mb"] <= report["peak_rss_mb"]  # the serving process's, from /proc
     for name in ("p50_ms", "p95_ms", "build_seconds", "answer_p50_ms", "demo_answer_p50_ms"):
         assert report[name] > 0
+    # the searches' parts come from the serving process's Server-Timing headers
+    for part in ("encode", "index", "rest"):
+        assert 0 < report[f"search_{part}_p50_ms"] <= report[f"search_{part}_p95_ms"]
 
 
 LOAD_KEYS = {

@@ -151,16 +151,20 @@ class _Client:
     def __init__(self, port: int, headers: dict[str, str]) -> None:
         self._connection = _Connection("127.0.0.1", port, timeout=300)
         self._headers = {**headers, "Content-Type": "application/json"}
+        self.last_headers: dict[str, str] = {}  # the last response's, names in lower case
 
     def post(self, path: str, body: dict[str, Any]) -> Any:
         payload = json.dumps(body).encode()
         self._connection.request("POST", path, body=payload, headers=self._headers)
-        with self._connection.getresponse() as response:
-            return json.loads(response.read())
+        return self._read()
 
     def get(self, path: str) -> Any:
         self._connection.request("GET", path, headers=self._headers)
+        return self._read()
+
+    def _read(self) -> Any:
         with self._connection.getresponse() as response:
+            self.last_headers = {k.lower(): v for k, v in response.getheaders()}
             return json.loads(response.read())
 
     def close(self) -> None:

@@ -35,6 +35,7 @@ from indexer.build import build_index, index_sections, split_documents, splitter
 from indexer.dense import nearest
 from indexer.embed import Embedder, RememberingEmbedder, load_embedder
 from indexer.hybrid import HybridIndex
+from indexer.timing import parse_server_timing
 from kb_service.bench.answers import CHANNELS, _Client
 from kb_service.bench.dataset import Query, load_dataset
 from kb_service.bench.metrics import percentile
@@ -66,6 +67,15 @@ class ScaleReport:
     queries: int
     p50_ms: float  # GET /v1/search over HTTP, question encoding included
     p95_ms: float
+    # the same searches' parts, from their Server-Timing: the model (waiting for it included),
+    # the hybrid search in the serving process, and the rest (HTTP, the key check, the JSON:
+    # the latency less those two)
+    search_encode_p50_ms: float
+    search_encode_p95_ms: float
+    search_index_p50_ms: float
+    search_index_p95_ms: float
+    search_rest_p50_ms: float
+    search_rest_p95_ms: float
     index_p50_ms: float  # the hybrid search in process, the question already encoded
     index_p95_ms: float
     recall_at_10: float  # the dense index's top 10 against exact inner-product search
@@ -89,6 +99,11 @@ class ScaleReport:
                 f"search over HTTP ({self.queries} questions): p50 {self.p50_ms:.1f} ms, "
                 f"p95 {self.p95_ms:.1f} ms; hybrid search alone (question encoded): "
                 f"p50 {self.index_p50_ms:.1f} ms, p95 {self.index_p95_ms:.1f} ms",
+                "where a search's time went over HTTP (p50 / p95): encoding the question "
+                f"{self.search_encode_p50_ms:.1f} / {self.search_encode_p95_ms:.1f} ms, "
+                f"hybrid search {self.search_index_p50_ms:.1f} / {self.search_index_p95_ms:.1f} "
+                f"ms, HTTP, key check and JSON {self.search_rest_p50_ms:.1f} / "
+                f"{self.search_rest_p95_ms:.1f} ms",
                 f"recall@10 of the dense index against exact search: {self.recall_at_10:.4f}",
                 f"answers over HTTP ({self.answers}): p50 {self.answer_p50_ms:.1f} ms, "
                 f"p95 {self.answer_p95_ms:.1f} ms; on the demo content alone: "
@@ -143,7 +158,7 @@ def run_scale_bench(sections: int, dataset: Path = Path("content")) -> ScaleRepo
             _served(settings, key, Path(tmp) / "big.log") as (client, pid, start_seconds),
             _served(demo_settings, key, Path(tmp) / "demo.log") as (demo_client, _, _),
         ):
-            search_ms = _search_latencies(client, questions)
+            search_ms, search_parts = _search_latencies(client, questions)
             answers, demo_answers = _answer_latencies(client, demo_client, questions)
             rss, peak = _memory_mb(pid)
         return ScaleReport(
@@ -157,6 +172,12 @@ def run_scale_bench(sections: int, dataset: Path = Path("content")) -> ScaleRepo
             queries=len(search_ms),
             p50_ms=percentile(search_ms, 0.5),
             p95_ms=percentile(search_ms, 0.95),
+            search_encode_p50_ms=percentile(search_parts["encode"], 0.5),
+            search_encode_p95_ms=percentile(search_parts["encode"], 0.95),
+            search_index_p50_ms=percentile(search_parts["search"], 0.5),
+            search_index_p95_ms=percentile(search_parts["search"], 0.95),
+            search_rest_p50_ms=percentile(search_parts["rest"], 0.5),
+            search_rest_p95_ms=percentile(search_parts["rest"], 0.95),
             index_p50_ms=percentile(index_ms, 0.5),
             index_p95_ms=percentile(index_ms, 0.95),
             recall_at_10=recall,
@@ -259,14 +280,27 @@ def _timed(call: Any) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def _search_latencies(client: _Client, questions: Sequence[Query]) -> list[float]:
+def _search_latencies(
+    client: _Client, questions: Sequence[Query]
+) -> tuple[list[float], dict[str, list[float]]]:
+    """Each question's search latency over HTTP, and its parts (``ScaleReport``)."""
+
     def path(q: Query) -> str:
         params = {"q": q.text, "limit": str(K)} | ({"locale": q.locale} if q.locale else {})
         return "/v1/search?" + urllib.parse.urlencode(params)
 
     for q in questions[:K]:  # the first requests of a process are slower
         client.get(path(q))
-    return [_timed(lambda q=q: client.get(path(q))) for q in questions]
+    latencies: list[float] = []
+    parts: dict[str, list[float]] = {"encode": [], "search": [], "rest": []}
+    for q in questions:
+        latency = _timed(lambda q=q: client.get(path(q)))
+        timings = parse_server_timing(client.last_headers.get("server-timing", ""))
+        latencies.append(latency)
+        parts["encode"].append(timings.get("queue", 0.0) + timings.get("encode", 0.0))
+        parts["search"].append(timings.get("search", 0.0))
+        parts["rest"].append(latency - parts["encode"][-1] - parts["search"][-1])
+    return latencies, parts
 
 
 def _answer_latencies(

@@ -73,6 +73,12 @@ def is_public(role: Role) -> bool:
     return role in PUBLIC_ROLES
 
 
+def sees_timings(viewer: Viewer) -> bool:
+    """``Server-Timing`` headers for staff and their tools only: a public page (a ``bot`` or
+    ``widget`` key) learns nothing about the service's insides."""
+    return viewer.role is not None and not is_public(viewer.role)
+
+
 def sees_internal(role: Role) -> bool:
     return role in STAFF_ROLES and not is_public(role)
 

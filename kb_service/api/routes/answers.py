@@ -61,8 +61,7 @@ def create_answer(
     with timing.collecting() as timings, timing.timed("app"):
         _, body = answering.answer(session, index, settings, request, viewer, committer)
     headers = {}
-    if viewer.role is not None and not access.is_public(viewer.role):
-        # staff and their tools only: a public page learns nothing about the service's insides
+    if access.sees_timings(viewer):
         headers["Server-Timing"] = timing.server_timing(timings)
     return Response(content=body, media_type="application/json", headers=headers)
 

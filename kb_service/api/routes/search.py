@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
+from indexer import timing
 from kb_service.api.deps import IndexDep, Reader, SettingsDep
 from kb_service.api.problems import ERRORS
 from kb_service.schemas.search import SearchResponse
+from kb_service.services import access
 from kb_service.services.searching import search_sections
 from kb_service.validation import Locale
 
@@ -21,6 +23,7 @@ router = APIRouter(prefix="/v1/search", tags=["search"])
     responses=ERRORS,
 )
 def search(
+    response: Response,
     index: IndexDep,
     settings: SettingsDep,
     viewer: Reader,
@@ -29,7 +32,15 @@ def search(
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> SearchResponse:
     """Hybrid (dense + keyword) search; sections in the question's language first, others
-    marked `fallback_locale`. Any reading key; a `bot` key never gets internal articles."""
-    return search_sections(
-        index, settings, q, locale=locale, limit=limit, include_internal=viewer.internal
-    )
+    marked `fallback_locale`. Any reading key; a `bot` key never gets internal articles.
+
+    For staff keys (not `bot`) the `Server-Timing` header says where the time went, in ms:
+    `queue` (waiting for the model), `encode`, `search` (the hybrid search besides encoding)
+    and `app` (the whole handler)."""
+    with timing.collecting() as timings, timing.timed("app"):
+        found = search_sections(
+            index, settings, q, locale=locale, limit=limit, include_internal=viewer.internal
+        )
+    if access.sees_timings(viewer):
+        response.headers["Server-Timing"] = timing.server_timing(timings)
+    return found
