@@ -137,6 +137,12 @@ class Settings(BaseSettings):
         description="Answer records of concurrent requests are committed together, in one "
         "transaction and one disk sync; each response still waits for its own record's commit.",
     )
+    gc_freeze: bool = Field(
+        True,
+        description="After start-up and after each new index generation, the objects alive are "
+        "moved out of the garbage collector's way (gc.freeze): a full collection then pauses "
+        "the process for what came later only, not for the model and the whole index.",
+    )
     db_pool_timeout: float = Field(
         5.0, gt=0, description="Seconds to wait for a database connection before 503."
     )

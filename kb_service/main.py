@@ -12,7 +12,7 @@ from fastapi.routing import APIRoute
 from indexer.batching import BatchingEmbedder, EncodeQueue
 from indexer.embed import Embedder, load_embedder, use_threads
 from indexer.locales import detect_language
-from kb_service import __version__
+from kb_service import __version__, heap
 from kb_service.api.cors import WidgetCorsMiddleware, WidgetOrigins
 from kb_service.api.headers import SecurityHeadersMiddleware
 from kb_service.api.limits import ConcurrencyLimitMiddleware
@@ -87,6 +87,8 @@ def create_app(
         index.poll(settings.index_poll_seconds)
         # Load the language identifier now, not in the first requests (each would load it).
         detect_language("Good morning, how can I help?")
+        if settings.gc_freeze:
+            heap.settle()  # all of start-up's objects out of the collector's way
         index.listen()  # PostgreSQL: refresh on NOTIFY kb_revision (other replicas' publishes)
         app.state.settings, app.state.engine, app.state.index = settings, engine, index
         committer = GroupCommitter(engine) if settings.ledger_group_commit else None

@@ -49,6 +49,11 @@ if TYPE_CHECKING:
     # back to httpx otherwise), so its responses are httpx2 responses, not httpx ones.
     from httpx2 import Response
 
+# The serving process freezes its long-lived objects out of the garbage collector's walks
+# (kb_service.heap); in the test process that would keep every finished test's garbage cycles
+# (apps, engines, their connections) for good. tests/test_heap.py turns it on where it tests it.
+os.environ.setdefault("KB_GC_FREEZE", "false")
+
 REPO = Path(__file__).resolve().parent.parent
 CONTENT = REPO / "content"
 ALLEGRO = REPO.parent / "shared" / "eval" / "allegro_faq"

@@ -39,6 +39,7 @@ from indexer.embed import Embedder, model_name_of
 from indexer.errors import CorruptIndex, ManifestMismatch
 from indexer.hybrid import HybridIndex, SearchResult
 from indexer.phrasings import PhrasingIndex
+from kb_service import heap
 from kb_service.config import Settings
 from kb_service.db import begin_snapshot
 from kb_service.errors import IndexMismatchError, StorageUnavailable
@@ -95,12 +96,13 @@ class IndexService:
         if folder is not None:
             self._refuse_an_empty_database(folder)
             try:
-                self.current = artifact.load_generation(
+                loaded = artifact.load_generation(
                     folder,
                     model=self.embedder.name,
                     dimension=self.embedder.dimension,
                     view=self.embedder.view_name,
                 )
+                self._serve(loaded)
             except ManifestMismatch as exc:
                 raise IndexMismatchError(str(exc)) from exc
             except CorruptIndex as exc:
@@ -150,9 +152,15 @@ class IndexService:
             index_terms=self.settings.index_tags,
         )
         artifact.write_generation(new, self.settings.index_dir)
-        self.current = new
+        self._serve(new)
         log.info("index generation for KB revision %d is serving", revision)
         return True
+
+    def _serve(self, index: HybridIndex) -> None:
+        """Swap ``index`` in; searches already running finish on the one they hold."""
+        self.current = index
+        if self.settings.gc_freeze:
+            heap.settle()  # the new generation's objects out of the collector's walks
 
     def _is_current(self, revision: int) -> bool:
         """The serving generation is of this KB revision and indexes terms as configured."""
