@@ -18,8 +18,9 @@ the kernel hands each datagram to exactly one receiver, so there is no lock that
 worker could leave held. Answers go back to the asking process's own datagram socket. Messages
 are JSON and raw float32 (never pickle: a local socket is not a place to run code from).
 
-Batched and single encodings agree to float rounding: padded positions are masked out of the
-attention and of the pooling (``tests/test_batching.py`` checks it with the real model).
+Batched and single encodings agree to rounding (1e-5 in float32, 2e-3 in bfloat16): padded
+positions are masked out of the attention and of the pooling (``tests/test_batching.py`` checks
+it with the real model).
 """
 
 from __future__ import annotations

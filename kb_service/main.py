@@ -72,7 +72,9 @@ def create_app(
         use_threads(settings.threads_per_worker)
         engine = make_engine(settings)
         model = embedder or load_embedder(
-            settings.embedding_model, model_cache=settings.model_cache
+            settings.embedding_model,
+            model_cache=settings.model_cache,
+            precision=settings.model_precision,
         )
         batcher = BatchingEmbedder(
             model, wait_s=settings.encode_batch_wait_ms / 1000, queue=encode_queue

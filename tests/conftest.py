@@ -31,7 +31,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from indexer import artifact
-from indexer.embed import Embedder, HashingEmbedder, load_embedder
+from indexer.embed import Embedder, HashingEmbedder, load_embedder, resolve_precision
 from kb_service.config import Settings
 from kb_service.db import make_engine
 from kb_service.main import create_app
@@ -189,6 +189,14 @@ def make_api(tmp_path: Path) -> Iterator[Callable[..., Api]]:
         client.__exit__(None, None, None)
 
 
+def rounding_of(embedder: Embedder) -> float:
+    """How far two encodings of one text may differ component-wise when they were computed in
+    different batches (other padding, other kernel blocking): float32 rounding, or bfloat16's
+    where the model runs in it (``KB_MODEL_PRECISION``; about 3 significant digits)."""
+    precision = getattr(embedder, "precision", "float32")
+    return 1e-5 if resolve_precision(precision) == "float32" else 2e-3
+
+
 @pytest.fixture
 def api(make_api: Callable[..., Api], settings: Settings) -> Api:
     return make_api(settings)
@@ -196,7 +204,10 @@ def api(make_api: Callable[..., Api], settings: Settings) -> Api:
 
 @pytest.fixture(scope="session")
 def real_embedder() -> Embedder:
-    return load_embedder("default", model_cache=Settings().model_cache)
+    settings = Settings()
+    return load_embedder(
+        "default", model_cache=settings.model_cache, precision=settings.model_precision
+    )
 
 
 @pytest.fixture

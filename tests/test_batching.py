@@ -15,6 +15,7 @@ import pytest
 from indexer import batching
 from indexer.batching import BatchingEmbedder, EncodeQueue
 from indexer.embed import Embedded, Embedder, HashingEmbedder, Kind
+from tests.conftest import rounding_of
 
 QUESTIONS = [
     "forgot to pay last months bill, are you going to cut me off??",
@@ -52,10 +53,11 @@ def test_batched_vectors_equal_single_ones_with_the_real_model(real_embedder: Em
     finally:
         batcher.stop()
     assert batcher.batches < len(QUESTIONS), "the questions were not batched at all"
+    rounding = rounding_of(real_embedder)
     for one, batched in zip(single, together, strict=True):
-        np.testing.assert_allclose(batched.vectors, one.vectors, atol=1e-5)
+        np.testing.assert_allclose(batched.vectors, one.vectors, atol=rounding)
         assert one.views is not None and batched.views is not None
-        np.testing.assert_allclose(batched.views, one.views, atol=1e-5)
+        np.testing.assert_allclose(batched.views, one.views, atol=rounding)
 
 
 class _CountingEmbedder(HashingEmbedder):

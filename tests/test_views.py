@@ -10,6 +10,7 @@ import pytest
 
 from indexer.embed import Embedder, SentenceTransformerEmbedder
 from indexer.fusion import fuse
+from tests.conftest import rounding_of
 
 pytestmark = pytest.mark.model
 
@@ -21,7 +22,7 @@ def test_vectors_equal_sentence_transformers_output(real_embedder: Embedder) -> 
     assert isinstance(real_embedder, SentenceTransformerEmbedder)
     model = real_embedder._model
     reference = model.encode(["passage: " + t for t in TEXTS], normalize_embeddings=True)
-    assert np.allclose(encoded.vectors, reference, atol=1e-5)
+    assert np.allclose(encoded.vectors, reference, atol=rounding_of(real_embedder))
     assert encoded.views is not None
     assert np.allclose(np.linalg.norm(encoded.views, axis=1), 1.0, atol=1e-5)
     assert real_embedder.view_name

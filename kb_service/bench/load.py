@@ -245,7 +245,11 @@ def _measure_floor(settings: Settings, questions: list[str]) -> list[float]:
     """Each question through encoding + search, one at a time, as the answer path calls it."""
     use_threads(settings.threads_per_worker)
     engine = make_engine(settings)
-    model = load_embedder(settings.embedding_model, model_cache=settings.model_cache)
+    model = load_embedder(
+        settings.embedding_model,
+        model_cache=settings.model_cache,
+        precision=settings.model_precision,
+    )
     index = IndexService(settings, engine, model)
     index.start()  # builds the index into the data dir; the served workers then load it
     timings: list[float] = []

@@ -191,7 +191,11 @@ def run_retrieval_bench(
             import_folder(session, articles, actor=Actor("bench"), max_chars=10**9)
         started = time.perf_counter()
         if embedder is None:
-            embedder = load_embedder(settings.embedding_model, model_cache=settings.model_cache)
+            embedder = load_embedder(
+                settings.embedding_model,
+                model_cache=settings.model_cache,
+                precision=settings.model_precision,
+            )
         loaded = time.perf_counter()
         service = IndexService(settings, engine, embedder)
         service.refresh(progress=False)

@@ -125,7 +125,11 @@ def run_scale_bench(sections: int, dataset: Path = Path("content")) -> ScaleRepo
             _, key = keys.create_key(session, role=Role.agent, name="scale-bench")
             demo_docs = live_documents(session)
             revision = kb_revision(session)
-        embedder = load_embedder(settings.embedding_model, model_cache=settings.model_cache)
+        embedder = load_embedder(
+            settings.embedding_model,
+            model_cache=settings.model_cache,
+            precision=settings.model_precision,
+        )
         demo = build_index(
             demo_docs,
             embedder=embedder,
