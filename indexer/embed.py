@@ -314,8 +314,7 @@ def _native_bfloat16() -> bool:
         cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
     except OSError:
         return False
-    flags = set(re.findall(r"\b(avx512_bf16|amx_bf16)\b", cpuinfo))
-    return bool(flags)
+    return re.search(r"\b(avx512_bf16|amx_bf16)\b", cpuinfo) is not None
 
 
 def load_embedder(spec: str, *, model_cache: Path, precision: Precision = "float32") -> Embedder:

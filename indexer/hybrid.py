@@ -308,7 +308,7 @@ class HybridIndex:
         articles = [self._article_ids[c] for c in codes[np.sort(first)].tolist()]
         if language is not None and language not in self._languages and SECOND_SECTION_WEIGHT:
             articles = self._by_two_sections(articles, scores)
-        return self._best_in_language(articles[:limit], scores, locale, language)
+        return self._best_sections(articles[:limit], scores, locale, language)
 
     def _by_two_sections(self, articles: list[str], scores: _QueryScores) -> list[str]:
         """``articles`` ordered by best + SECOND_SECTION_WEIGHT x second-best section (the best
@@ -329,7 +329,7 @@ class HybridIndex:
             )
         return [article_id for *_, article_id in sorted(ranked)]
 
-    def _best_in_language(
+    def _best_sections(
         self, articles: list[str], scores: _QueryScores, locale: str | None, language: str | None
     ) -> list[tuple[int, bool]]:
         """Each article's best section in the exact locale, else the language, else any (the

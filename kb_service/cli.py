@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from typer.core import TyperGroup
 
 from indexer.errors import IndexerError
@@ -31,15 +32,30 @@ def describe(exc: KbError | IndexerError) -> str:
     return " ".join(f"{title}: {detail}".split())
 
 
+def describe_settings(exc: ValidationError) -> str:
+    """A ``KB_`` variable the settings refuse, named as it is set: ``KB_X: why; KB_Y: why``."""
+    problems = [
+        f"KB_{'_'.join(str(part) for part in error['loc']).upper()}: {error['msg']}"
+        for error in exc.errors()
+    ]
+    return "Invalid setting: " + "; ".join(problems)
+
+
 class _KbGroup(TyperGroup):
     """The root command: the one place where an error of the service or of the indexer, raised
-    by any command, becomes ``error: <title>: <detail>`` on stderr and exit status 1."""
+    by any command, or a ``KB_`` setting that does not validate, becomes ``error: <title>:
+    <detail>`` on stderr and exit status 1."""
 
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except (KbError, IndexerError) as exc:
             typer.echo(f"error: {describe(exc)}", err=True)
+            raise typer.Exit(1) from None
+        except ValidationError as exc:
+            if exc.title != "Settings":  # a model of a command's own: a bug, shown as such
+                raise
+            typer.echo(f"error: {describe_settings(exc)}", err=True)
             raise typer.Exit(1) from None
 
 
@@ -180,16 +196,11 @@ def revoke_key(key_id: Annotated[int, typer.Argument(help="The key's number.")])
 @index_app.command("rebuild")
 def rebuild_index() -> None:
     """Re-embed everything into a new generation (e.g. after changing KB_EMBEDDING_MODEL)."""
-    from indexer.embed import load_embedder
     from kb_service.services.indexing import IndexService
 
     configure_logging(logging.INFO)
     settings = get_settings()
-    embedder = load_embedder(
-        settings.embedding_model,
-        model_cache=settings.model_cache,
-        precision=settings.model_precision,
-    )
+    embedder = settings.load_embedder()
     service = IndexService(settings, make_engine(settings), embedder)
     service.refresh(force=True)
     status = service.status()

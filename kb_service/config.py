@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from indexer.build import INDEX_TERMS
 from indexer.dense import ANN_THRESHOLD
+from indexer.embed import Embedder, load_embedder
 from indexer.fusion import CONFIDENCE_MIDPOINT, KEYWORD_WEIGHT
 from indexer.phrasings import PHRASING_CAP, PHRASING_MARGIN, PHRASING_WEIGHT
 from kb_service.services.channels import MIN_CONFIDENCE
@@ -211,6 +212,13 @@ class Settings(BaseSettings):
     @property
     def replica(self) -> str:
         return self.replica_name or f"{socket.gethostname()}:{self.port}"
+
+    def load_embedder(self) -> Embedder:
+        """The model these settings name (KB_EMBEDDING_MODEL, KB_MODEL_CACHE and
+        KB_MODEL_PRECISION), loaded: once per process, by whoever starts the work."""
+        return load_embedder(
+            self.embedding_model, model_cache=self.model_cache, precision=self.model_precision
+        )
 
     @property
     def threads_per_worker(self) -> int:

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from indexer.batching import BatchingEmbedder, EncodeQueue
-from indexer.embed import Embedder, load_embedder, use_threads
+from indexer.embed import Embedder, use_threads
 from indexer.locales import detect_language
 from kb_service import __version__, heap
 from kb_service.api.cors import WidgetCorsMiddleware, WidgetOrigins
@@ -71,11 +71,7 @@ def create_app(
         to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
         use_threads(settings.threads_per_worker)
         engine = make_engine(settings)
-        model = embedder or load_embedder(
-            settings.embedding_model,
-            model_cache=settings.model_cache,
-            precision=settings.model_precision,
-        )
+        model = embedder or settings.load_embedder()
         batcher = BatchingEmbedder(
             model, wait_s=settings.encode_batch_wait_ms / 1000, queue=encode_queue
         )

@@ -81,6 +81,13 @@ def test_revoking_an_unknown_key_is_one_line_not_a_traceback(kb: Kb) -> None:
     assert line == "error: Not found: No API key with id 999."
 
 
+def test_a_setting_that_does_not_validate_is_one_line_naming_the_variable(kb: Kb) -> None:
+    line = _one_error_line(kb("keys", "list", KB_MODEL_PRECISION="fp8", KB_GC_FREEZE="maybe"))
+    assert line.startswith("error: Invalid setting: ")
+    assert "KB_MODEL_PRECISION: Input should be 'float32', 'bfloat16' or 'auto'" in line
+    assert "KB_GC_FREEZE: " in line
+
+
 def test_the_kb_script_entry_point_prints_the_same_line(
     data: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -45,7 +45,7 @@ from urllib.parse import urlsplit
 
 from sqlmodel import Session
 
-from indexer.embed import load_embedder, use_threads
+from indexer.embed import use_threads
 from indexer.timing import parse_server_timing
 from kb_service.bench.dataset import load_dataset
 from kb_service.bench.metrics import percentile
@@ -101,19 +101,16 @@ class LoadReport:
     workers: int | None  # None: a service started elsewhere (--url)
     threads_per_worker: int
     concurrency: int
-    floor_ms: list[float]  # before and after the load, pooled
-    floor_before_ms: list[float]
+    floor_before_ms: list[float]  # measured before the load
+    floor_after_ms: list[float]  # and again after it
     closed: Phase
     open: Phase
     offered_rps: float
 
     @property
     def floor_p50_ms(self) -> float:
-        return percentile(self.floor_ms, 0.5)
-
-    @property
-    def floor_after_ms(self) -> list[float]:
-        return self.floor_ms[len(self.floor_before_ms) :]
+        """Of both measurements pooled."""
+        return percentile(self.floor_before_ms + self.floor_after_ms, 0.5)
 
     def as_json(self) -> dict[str, Any]:
         floor = self.floor_p50_ms
@@ -222,8 +219,8 @@ def run_load_bench(
         workers=workers,
         threads_per_worker=settings.threads_per_worker,
         concurrency=concurrency,
-        floor_ms=floor_before + floor_after,
         floor_before_ms=floor_before,
+        floor_after_ms=floor_after,
         closed=closed,
         open=open_,
         offered_rps=offered,
@@ -245,11 +242,7 @@ def _measure_floor(settings: Settings, questions: list[str]) -> list[float]:
     """Each question through encoding + search, one at a time, as the answer path calls it."""
     use_threads(settings.threads_per_worker)
     engine = make_engine(settings)
-    model = load_embedder(
-        settings.embedding_model,
-        model_cache=settings.model_cache,
-        precision=settings.model_precision,
-    )
+    model = settings.load_embedder()
     index = IndexService(settings, engine, model)
     index.start()  # builds the index into the data dir; the served workers then load it
     timings: list[float] = []

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from indexer.embed import Embedder, load_embedder
+from indexer.embed import Embedder
 from indexer.locales import language_of
 from kb_service.bench.dataset import Dataset, Query, load_dataset
 from kb_service.bench.metrics import mrr_at, ndcg_at, percentile, recall_at, success_at_1
@@ -191,11 +191,7 @@ def run_retrieval_bench(
             import_folder(session, articles, actor=Actor("bench"), max_chars=10**9)
         started = time.perf_counter()
         if embedder is None:
-            embedder = load_embedder(
-                settings.embedding_model,
-                model_cache=settings.model_cache,
-                precision=settings.model_precision,
-            )
+            embedder = settings.load_embedder()
         loaded = time.perf_counter()
         service = IndexService(settings, engine, embedder)
         service.refresh(progress=False)

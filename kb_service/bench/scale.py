@@ -33,7 +33,7 @@ from sqlmodel import Session
 from indexer import artifact
 from indexer.build import build_index, index_sections, split_documents, splitter_for
 from indexer.dense import nearest
-from indexer.embed import Embedder, RememberingEmbedder, load_embedder
+from indexer.embed import Embedder, RememberingEmbedder
 from indexer.hybrid import HybridIndex
 from indexer.timing import parse_server_timing
 from kb_service.bench.answers import CHANNELS, _Client
@@ -125,11 +125,7 @@ def run_scale_bench(sections: int, dataset: Path = Path("content")) -> ScaleRepo
             _, key = keys.create_key(session, role=Role.agent, name="scale-bench")
             demo_docs = live_documents(session)
             revision = kb_revision(session)
-        embedder = load_embedder(
-            settings.embedding_model,
-            model_cache=settings.model_cache,
-            precision=settings.model_precision,
-        )
+        embedder = settings.load_embedder()
         demo = build_index(
             demo_docs,
             embedder=embedder,
