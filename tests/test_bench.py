@@ -257,8 +257,11 @@ def _check_load_report(report: dict[str, Any], targets: int) -> None:
     before, after = report["floor_before_p50_ms"], report["floor_after_p50_ms"]
     assert before > 0 and after > 0
     assert min(before, after) - 0.1 <= report["floor_p50_ms"] <= max(before, after) + 0.1
-    # the ratio is of the unrounded floor
-    assert report["ratio_p50"] == pytest.approx(report["p50_ms"] / report["floor_p50_ms"], rel=0.1)
+    # the ratio is of the unrounded numbers: within what rounding both to 0.1 ms allows
+    # (with the hashing encoder the floor is under a millisecond, so that is wide)
+    p50, floor = report["p50_ms"], report["floor_p50_ms"]
+    lowest, highest = (p50 - 0.05) / (floor + 0.05), (p50 + 0.05) / max(floor - 0.05, 1e-3)
+    assert lowest - 0.01 <= report["ratio_p50"] <= highest + 0.01, (lowest, highest)
     assert len(report["targets"]) == targets
 
 
