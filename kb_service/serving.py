@@ -7,6 +7,14 @@ and gives the model ``KB_TORCH_THREADS`` threads (``Settings.threads_per_worker`
 ``KB_DATA_DIR`` and the database: one builds the index while the others wait for it
 (``services.indexing``), and later publishes reach every worker through the revision poll (and
 on PostgreSQL through ``NOTIFY``), as they reach other replicas.
+
+Each worker listens on a socket of its own, all bound to the one port with ``SO_REUSEPORT``, so
+the kernel spreads new connections over the workers. On one shared socket, the worker whose
+event loop woke first accepted every connection that was waiting: eight clients connecting at
+once all landed on one worker, whose single Python thread then did every request's HTTP,
+key check and ledger work while the other worker's stood idle (it only encoded, through the
+shared question queue). ``kb bench load`` put the open loop's p50 at 1.49 and 1.68 times the
+floor with a socket per worker against 1.69 and 1.83 with a shared one, run in turns.
 """
 
 from __future__ import annotations
@@ -15,12 +23,13 @@ import socket
 from typing import Any
 
 import uvicorn
-from uvicorn.supervisors import Multiprocess
+from uvicorn.supervisors import Multiprocess, multiprocess
 
 from indexer.batching import EncodeQueue
 from kb_service.config import Settings
 
 WORKER_PING_TIMEOUT_S = 60
+LISTEN_BACKLOG = 2048  # connections the kernel holds for a socket until its worker accepts them
 
 
 def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
@@ -40,19 +49,41 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
         # seconds on a busy machine); uvicorn's 5 s would kill and restart it during start-up.
         timeout_worker_healthcheck=WORKER_PING_TIMEOUT_S,
     )
-    Multiprocess(config, sockets=[listening_socket(host, port)]).run()
+    # Held, bound but not listening, for as long as kb serve runs: the port is taken (or the
+    # error shown) before any worker starts, and port 0 becomes one port for all of them. A
+    # socket that does not listen is never handed a connection.
+    held = tcp_socket(host, port, reuse_port=True)
+    config.port = held.getsockname()[1]
+    # uvicorn's supervisor makes (and remakes, when one dies) its workers by this name.
+    setattr(multiprocess, "Process", OwnSocketWorker)  # noqa: B010
+    try:
+        Multiprocess(config, sockets=[]).run()
+    finally:
+        held.close()
 
 
-def listening_socket(host: str, port: int) -> socket.socket:
-    """Bound here and inherited by the workers. Made with IPPROTO_TCP named (uvicorn's own is
-    made with 0): asyncio sets TCP_NODELAY only on sockets that say they are TCP, and without it
-    a response's body waits ~40 ms behind its headers (Nagle against delayed ACK)."""
+class OwnSocketWorker(multiprocess.Process):
+    """A uvicorn worker that opens its own listening socket on the shared port (module docs).
+
+    Bound in the worker, so it closes with the worker: a worker that dies takes its socket out
+    of the kernel's choice, and the one the supervisor starts in its place adds a new one."""
+
+    def target(self, sockets: list[socket.socket] | None = None) -> None:
+        own = tcp_socket(self.config.host, self.config.port, reuse_port=True)
+        own.listen(LISTEN_BACKLOG)
+        super().target([own])
+
+
+def tcp_socket(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
+    """A bound TCP socket. Made with IPPROTO_TCP named (uvicorn's own is made with 0): asyncio
+    sets TCP_NODELAY only on sockets that say they are TCP, and without it a response's body
+    waits ~40 ms behind its headers (Nagle against delayed ACK)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
-    sock.listen(2048)
-    sock.set_inheritable(True)
     return sock
 
 
