@@ -19,8 +19,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import tempfile
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +75,7 @@ class ViewEncoder:
         self._weights = token_rarity(folder, len(self._tokenizer))
         self._special = set(self._tokenizer.all_special_ids)
         if onnx:
-            self._layers = _onnx_layers(self._transformer, self._tokenizer)
+            self._layers = _onnx_layers(self._transformer, self._tokenizer, folder)
         else:
             self._layers = _traced(self._transformer, self._tokenizer)
 
@@ -174,18 +177,81 @@ def _traced(transformer: Any, tokenizer: Any) -> Callable[[Any, Any], tuple[Any,
     return traced  # type: ignore[no-any-return]
 
 
-def _onnx_layers(transformer: Any, tokenizer: Any) -> Callable[[Any, Any], tuple[Any, Any]]:
-    """The same function as ``_traced``, exported to ONNX (in memory, at load: ~10 s) and run
-    by ONNX Runtime: the same float32 arithmetic to ~1e-6, in about half the time of the
-    TorchScript pass on one thread (its kernels fuse attention and layer norms, and it spends
-    less per operator on a short question). Once the session holds the weights, torch's copy
-    is released (the transformer moves to the ``meta`` device), so the process holds one.
+ONNX_OPSET = 17
+
+
+def _onnx_layers(
+    transformer: Any, tokenizer: Any, folder: Path
+) -> Callable[[Any, Any], tuple[Any, Any]]:
+    """The same function as ``_traced``, exported to ONNX and run by ONNX Runtime: the same
+    float32 arithmetic to ~1e-6, in about half the time of the TorchScript pass on one thread
+    (its kernels fuse attention and layer norms, and it spends less per operator on a short
+    question). Once the session holds the weights, torch's copy is released (the transformer
+    moves to the ``meta`` device), so the process holds one.
+
+    The export (~10 s) is written once into the model's folder (``_exported``) and loaded from
+    there: loaded from a file, a session takes about half the memory it takes when handed the
+    model's bytes from an export in the same process.
 
     One thread per ``torch.set_num_threads`` (the worker's share of the cores), never
     spinning: an idle spinning pool takes a core from the other worker."""
-    import io
-
     import onnxruntime
+    import torch
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = max(1, torch.get_num_threads())
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    with _exported(transformer, tokenizer, folder) as path:
+        session = onnxruntime.InferenceSession(
+            str(path), options, providers=["CPUExecutionProvider"]
+        )
+    transformer.to("meta")  # the session has the weights now
+    _give_back_freed_memory()
+
+    def layers(ids: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        last, lower = session.run(None, {"ids": ids.numpy(), "mask": mask.numpy()})
+        return torch.from_numpy(last), torch.from_numpy(lower)
+
+    return layers
+
+
+@contextmanager
+def _exported(transformer: Any, tokenizer: Any, folder: Path) -> Iterator[Path]:
+    """The ONNX file of ``transformer``'s pass: the one in ``folder`` when an earlier process
+    made it for these weights, this torch and this view layer; else exported now, into
+    ``folder`` when it can be written (atomically: workers starting together each write their
+    own file and rename it), else into a temporary folder removed after loading."""
+    import hashlib
+
+    import torch
+
+    stamp = [torch.__version__, str(VIEW_LAYER), str(ONNX_OPSET)]
+    for weights in sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.bin")):
+        stat = weights.stat()
+        stamp += [weights.name, str(stat.st_size), str(stat.st_mtime_ns)]
+    digest = hashlib.sha256("\0".join(stamp).encode()).hexdigest()[:16]
+    target = folder / f"kb-layers-{digest}.onnx"
+    if not target.is_file():
+        try:
+            handle, name = tempfile.mkstemp(dir=folder, prefix=".kb-layers-", suffix=".onnx")
+        except OSError:  # a read-only model folder: export for this process only
+            with tempfile.TemporaryDirectory(prefix="kb-layers-") as scratch:
+                path = Path(scratch) / "layers.onnx"
+                _export(transformer, tokenizer, path)
+                yield path
+            return
+        os.close(handle)
+        try:
+            _export(transformer, tokenizer, Path(name))
+            os.chmod(name, 0o644)  # as readable as the model's other files
+            os.replace(name, target)
+        finally:
+            Path(name).unlink(missing_ok=True)
+    yield target
+
+
+def _export(transformer: Any, tokenizer: Any, path: Path) -> None:
     import torch
 
     class Layers(torch.nn.Module):
@@ -201,7 +267,6 @@ def _onnx_layers(transformer: Any, tokenizer: Any) -> Callable[[Any, Any], tuple
 
     example = tokenizer(["query: exported once"], return_tensors="pt")
     axes = {0: "batch", 1: "tokens"}
-    exported = io.BytesIO()
     transformers_log = logging.getLogger("transformers.modeling_utils")
     level = transformers_log.level
     transformers_log.setLevel(logging.ERROR)
@@ -211,31 +276,15 @@ def _onnx_layers(transformer: Any, tokenizer: Any) -> Callable[[Any, Any], tuple
             torch.onnx.export(
                 Layers().eval(),
                 (example["input_ids"], example["attention_mask"]),
-                exported,  # type: ignore[arg-type]  # the TorchScript-based exporter takes a file
+                str(path),
                 input_names=["ids", "mask"],
                 output_names=["last", "lower"],
                 dynamic_axes={"ids": axes, "mask": axes, "last": axes, "lower": axes},
-                opset_version=17,
+                opset_version=ONNX_OPSET,
                 dynamo=False,
             )
     finally:
         transformers_log.setLevel(level)
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = max(1, torch.get_num_threads())
-    options.inter_op_num_threads = 1
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    model = exported.getvalue()
-    exported.close()
-    session = onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
-    del model  # the session made its own copy of the weights
-    transformer.to("meta")  # and so did torch's
-    _give_back_freed_memory()
-
-    def layers(ids: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        last, lower = session.run(None, {"ids": ids.numpy(), "mask": mask.numpy()})
-        return torch.from_numpy(last), torch.from_numpy(lower)
-
-    return layers
 
 
 def _give_back_freed_memory() -> None:

@@ -4,11 +4,15 @@ the same vectors as the TorchScript pass and one copy of the weights in the proc
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import pytest
 from pydantic import ValidationError
 
+from indexer import views
 from indexer.embed import Embedder, SentenceTransformerEmbedder, load_embedder, resolve_precision
 from kb_service.config import Settings
 from tests.conftest import CONTENT
@@ -50,3 +54,82 @@ def test_onnx_vectors_equal_the_torch_ones_and_torch_lets_go_of_its_weights(
     # ONNX Runtime holds the weights; torch's copy is gone (no second 470 MB in the process)
     transformer = onnx._views._transformer
     assert all(p.device == torch.device("meta") for p in transformer.parameters())
+
+
+class _Tiny:
+    """A transformer-shaped module small enough to export in a moment (``_exported``)."""
+
+    @staticmethod
+    def make() -> Any:
+        import torch
+
+        class Tiny(torch.nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.embed = torch.nn.Embedding(50, 8)
+                self.first = torch.nn.Linear(8, 8)
+                self.second = torch.nn.Linear(8, 8)
+
+            def forward(
+                self, input_ids: Any, attention_mask: Any, output_hidden_states: bool
+            ) -> SimpleNamespace:
+                states = [self.embed(input_ids) * attention_mask.unsqueeze(-1)]
+                states.append(torch.tanh(self.first(states[-1])))
+                states.append(torch.tanh(self.second(states[-1])))
+                return SimpleNamespace(hidden_states=tuple(states))
+
+        return Tiny().eval()
+
+    @staticmethod
+    def tokenizer(texts: list[str], return_tensors: str) -> dict[str, Any]:
+        import torch
+
+        ids = torch.tensor([[1 + len(word) % 40 for word in text.split()] for text in texts])
+        return {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
+
+
+def test_the_export_is_written_once_beside_the_weights_and_redone_when_they_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch
+
+    weights = tmp_path / "model.safetensors"
+    weights.write_bytes(b"first weights")
+    tiny = _Tiny.make()
+    with views._exported(tiny, _Tiny.tokenizer, tmp_path) as first:
+        assert first.parent == tmp_path and first.is_file()
+    assert [p.name for p in tmp_path.glob("*.onnx")] == [first.name]  # no temporary file left
+
+    def no_export(*_: Any) -> None:
+        raise AssertionError("exported again")
+
+    monkeypatch.setattr(views, "_export", no_export)
+    with views._exported(tiny, _Tiny.tokenizer, tmp_path) as again:
+        assert again == first
+    monkeypatch.undo()
+
+    weights.write_bytes(b"other weights, of another size")
+    with views._exported(tiny, _Tiny.tokenizer, tmp_path) as changed:
+        assert changed != first and changed.is_file()
+
+    # a model folder that cannot be written: exported for this process, then removed
+    def read_only(*_: Any, **__: Any) -> Any:
+        raise PermissionError("read-only")
+
+    monkeypatch.setattr(views.tempfile, "mkstemp", read_only)
+    weights.write_bytes(b"third weights, longer than the other two")
+    with views._exported(tiny, _Tiny.tokenizer, tmp_path) as scratch:
+        assert scratch.parent != tmp_path and scratch.is_file()
+    assert not scratch.exists()
+    monkeypatch.undo()
+
+    # and the session computes what the module computed, which then lets go of its weights
+    module = _Tiny.make()
+    batch = _Tiny.tokenizer(["a bb ccc dddd"], return_tensors="pt")
+    with torch.inference_mode():
+        states = module(batch["input_ids"], batch["attention_mask"], True).hidden_states
+    layers = views._onnx_layers(module, _Tiny.tokenizer, tmp_path)
+    last, lower = layers(batch["input_ids"], batch["attention_mask"])
+    np.testing.assert_allclose(last.numpy(), states[-1].numpy(), atol=1e-6)
+    np.testing.assert_allclose(lower.numpy(), states[-2].numpy(), atol=1e-6)
+    assert all(p.device == torch.device("meta") for p in module.parameters())
