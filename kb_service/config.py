@@ -61,8 +61,8 @@ class Settings(BaseSettings):
     model_runtime: Literal["torch", "onnx"] = Field(
         "torch",
         description="What runs the model's transformer pass: 'torch' (a TorchScript trace) or "
-        "'onnx' (exported at load, ~10 s, and run by ONNX Runtime: the same float32 vectors to "
-        "1e-5 in about half the time; float32 only). README, Benchmarks.",
+        "'onnx' (exported once into the model's folder, ~10 s, and run by ONNX Runtime: the same "
+        "float32 vectors to 1e-5 in about half the time; float32 only). README, Benchmarks.",
     )
     model_cache: Path = Field(
         default_factory=_default_model_cache,
