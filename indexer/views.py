@@ -138,11 +138,9 @@ class ViewEncoder:
         return _normalise((weights[:, None] * states[content]).sum(axis=0))
 
 
-def _traced(transformer: Any, tokenizer: Any) -> Callable[[Any, Any], tuple[Any, Any]]:
-    """The transformer as a function of token ids and attention mask to its last and
-    ``VIEW_LAYER`` hidden states: traced once at load, or run eagerly where tracing fails
-    (a model whose forward branches on its input). Any batch size and length: the trace
-    follows the shapes (``tests/test_views.py`` compares it with the eager pass)."""
+def _layers_module(transformer: Any) -> Any:
+    """The transformer as a module of token ids and attention mask to its last and
+    ``VIEW_LAYER`` hidden states: what both runtimes run (``_traced``, ``_export``)."""
     import torch
 
     class Layers(torch.nn.Module):
@@ -156,24 +154,44 @@ def _traced(transformer: Any, tokenizer: Any) -> Callable[[Any, Any], tuple[Any,
             ).hidden_states
             return states[-1], states[VIEW_LAYER]
 
-    layers = Layers().eval()
-    example = tokenizer(["query: traced once"], return_tensors="pt")
-    # The tracer reads every attribute of the model, among them a training-loss property that
-    # logs a warning about the config's loss type: noise for a model that never trains.
+    return Layers().eval()
+
+
+@contextmanager
+def _quiet_tracing() -> Iterator[None]:
+    """Tracing (for TorchScript or ONNX) without its noise, in inference mode. The tracer reads
+    every attribute of the model, among them a training-loss property that logs a warning about
+    the config's loss type: noise for a model that never trains; and it warns of each Python
+    value it fixes in the graph."""
+    import torch
+
     transformers_log = logging.getLogger("transformers.modeling_utils")
     level = transformers_log.level
     transformers_log.setLevel(logging.ERROR)
     try:
         with warnings.catch_warnings(), torch.inference_mode():
-            warnings.simplefilter("ignore")  # the tracer's notes on Python values it fixed
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        transformers_log.setLevel(level)
+
+
+def _traced(transformer: Any, tokenizer: Any) -> Callable[[Any, Any], tuple[Any, Any]]:
+    """``_layers_module``, traced once at load, or run eagerly where tracing fails (a model
+    whose forward branches on its input). Any batch size and length: the trace follows the
+    shapes (``tests/test_views.py`` compares it with the eager pass)."""
+    import torch
+
+    layers = _layers_module(transformer)
+    example = tokenizer(["query: traced once"], return_tensors="pt")
+    try:
+        with _quiet_tracing():
             traced = torch.jit.trace(  # type: ignore[no-untyped-call]
                 layers, (example["input_ids"], example["attention_mask"]), check_trace=False
             )
     except Exception:  # noqa: BLE001 - any model the tracer cannot follow still works, eagerly
         _log.warning("the transformer could not be traced; it runs eagerly", exc_info=True)
-        return layers
-    finally:
-        transformers_log.setLevel(level)
+        return layers  # type: ignore[no-any-return]
     return traced  # type: ignore[no-any-return]
 
 
@@ -254,37 +272,19 @@ def _exported(transformer: Any, tokenizer: Any, folder: Path) -> Iterator[Path]:
 def _export(transformer: Any, tokenizer: Any, path: Path) -> None:
     import torch
 
-    class Layers(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.transformer = transformer
-
-        def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> tuple[Any, Any]:
-            states = self.transformer(
-                input_ids=ids, attention_mask=mask, output_hidden_states=True
-            ).hidden_states
-            return states[-1], states[VIEW_LAYER]
-
     example = tokenizer(["query: exported once"], return_tensors="pt")
     axes = {0: "batch", 1: "tokens"}
-    transformers_log = logging.getLogger("transformers.modeling_utils")
-    level = transformers_log.level
-    transformers_log.setLevel(logging.ERROR)
-    try:
-        with warnings.catch_warnings(), torch.inference_mode():
-            warnings.simplefilter("ignore")  # the exporter's notes on Python values it fixed
-            torch.onnx.export(
-                Layers().eval(),
-                (example["input_ids"], example["attention_mask"]),
-                str(path),
-                input_names=["ids", "mask"],
-                output_names=["last", "lower"],
-                dynamic_axes={"ids": axes, "mask": axes, "last": axes, "lower": axes},
-                opset_version=ONNX_OPSET,
-                dynamo=False,
-            )
-    finally:
-        transformers_log.setLevel(level)
+    with _quiet_tracing():
+        torch.onnx.export(
+            _layers_module(transformer),
+            (example["input_ids"], example["attention_mask"]),
+            str(path),
+            input_names=["ids", "mask"],
+            output_names=["last", "lower"],
+            dynamic_axes={"ids": axes, "mask": axes, "last": axes, "lower": axes},
+            opset_version=ONNX_OPSET,
+            dynamo=False,
+        )
 
 
 def _give_back_freed_memory() -> None:
