@@ -33,11 +33,14 @@ def describe(exc: KbError | IndexerError) -> str:
 
 
 def describe_settings(exc: ValidationError) -> str:
-    """A ``KB_`` variable the settings refuse, named as it is set: ``KB_X: why; KB_Y: why``."""
-    problems = [
-        f"KB_{'_'.join(str(part) for part in error['loc']).upper()}: {error['msg']}"
-        for error in exc.errors()
-    ]
+    """The ``KB_`` variables the settings refuse, named as they are set: ``KB_X: why; KB_Y:
+    why``. A rule across variables (a model validator) has no one variable to name: its
+    message names them itself."""
+    problems = []
+    for error in exc.errors():
+        message = error["msg"].removeprefix("Value error, ")
+        name = "_".join(str(part) for part in error["loc"]).upper()
+        problems.append(f"KB_{name}: {message}" if name else message)
     return "Invalid setting: " + "; ".join(problems)
 
 

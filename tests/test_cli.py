@@ -88,6 +88,16 @@ def test_a_setting_that_does_not_validate_is_one_line_naming_the_variable(kb: Kb
     assert "KB_GC_FREEZE: " in line
 
 
+def test_settings_that_do_not_fit_together_are_one_line_in_the_rules_own_words(kb: Kb) -> None:
+    line = _one_error_line(
+        kb("keys", "list", KB_MODEL_RUNTIME="onnx", KB_MODEL_PRECISION="bfloat16")
+    )
+    assert line == (
+        "error: Invalid setting: KB_MODEL_RUNTIME=onnx runs the model in float32: "
+        "set KB_MODEL_PRECISION to float32 or auto."
+    )
+
+
 def test_the_kb_script_entry_point_prints_the_same_line(
     data: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
