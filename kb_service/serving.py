@@ -15,6 +15,13 @@ once all landed on one worker, whose single Python thread then did every request
 key check and ledger work while the other worker's stood idle (it only encoded, through the
 shared question queue). ``kb bench load`` put the open loop's p50 at 1.49 and 1.68 times the
 floor with a socket per worker against 1.69 and 1.83 with a shared one, run in turns.
+
+The price: a worker that dies (or is stopped) closes its socket, and the kernel resets the
+connections queued on it that the worker had not yet accepted, where on a shared socket another
+worker would have taken them. Their clients see a reset before any response, as those whose
+requests the dying worker was answering do, so a retry is safe. Linux 5.14 and later move them
+to another worker's socket instead with ``sysctl net.ipv4.tcp_migrate_req=1`` (an operator's
+choice for the host, not one a service should make).
 """
 
 from __future__ import annotations

@@ -99,6 +99,15 @@ def _connections_held(pid: int, port: int) -> int:
     return held
 
 
+def _exited(pid: int) -> bool:
+    """The process has exited (a zombie or reaped), so the kernel has closed its sockets."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
+
+
 def _connect_at_once(server: Replica, count: int) -> list[socket.socket]:
     """``count`` connections opened together, as a bot's connection pool does at its start,
     each then kept alive through a health check (so each has been accepted)."""
@@ -138,7 +147,10 @@ def test_connections_opened_together_spread_over_both_workers_also_after_one_die
             wait_until(lambda: sum(_connections_held(p, server.port) for p in workers) == 0, 10)
 
         os.kill(workers[0], signal.SIGKILL)
-        # the other worker serves at once: no connection waits on the dead one's socket
+        # Until the kernel has closed the dead worker's socket, a new connection can still be
+        # queued on it, and is reset when it closes (``serving``); once closed, the other
+        # worker serves every connection: none waits on the dead one's socket.
+        wait_until(lambda: _exited(workers[0]), timeout=10, every=0.01)
         for _ in range(8):
             assert httpx.get(f"{server.base}/healthz", timeout=5).status_code == 200
         wait_until(lambda: _all_workers_started(server, 3), timeout=120, every=0.2)
