@@ -81,14 +81,18 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
-def _connections_held(pid: int, port: int) -> int:
-    """Established connections to ``port`` that process ``pid`` holds the server end of."""
+def _sockets(port: int, state: str) -> set[str]:
+    """The inodes of the TCP sockets on local ``port`` in ``state`` (01 established, 0A listen)."""
     inodes = set()
     for entry in Path("/proc/net/tcp").read_text().splitlines()[1:]:
         fields = entry.split()
-        local_port = int(fields[1].split(":")[1], 16)
-        if local_port == port and fields[3] == "01":  # 01: ESTABLISHED
+        if int(fields[1].split(":")[1], 16) == port and fields[3] == state:
             inodes.add(fields[9])
+    return inodes
+
+
+def _held(pid: int, inodes: set[str]) -> int:
+    """How many of these sockets process ``pid`` has open."""
     held = 0
     for fd in Path(f"/proc/{pid}/fd").iterdir():
         try:
@@ -99,13 +103,9 @@ def _connections_held(pid: int, port: int) -> int:
     return held
 
 
-def _exited(pid: int) -> bool:
-    """The process has exited (a zombie or reaped), so the kernel has closed its sockets."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return True
-    return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
+def _connections_held(pid: int, port: int) -> int:
+    """Established connections to ``port`` that process ``pid`` holds the server end of."""
+    return _held(pid, _sockets(port, "01"))
 
 
 def _connect_at_once(server: Replica, count: int) -> list[socket.socket]:
@@ -146,11 +146,13 @@ def test_connections_opened_together_spread_over_both_workers_also_after_one_die
                 client.close()
             wait_until(lambda: sum(_connections_held(p, server.port) for p in workers) == 0, 10)
 
+        listening = _sockets(server.port, "0A")
+        assert _held(workers[0], listening) == 1, "each worker listens on a socket of its own"
         os.kill(workers[0], signal.SIGKILL)
-        # Until the kernel has closed the dead worker's socket, a new connection can still be
-        # queued on it, and is reset when it closes (``serving``); once closed, the other
-        # worker serves every connection: none waits on the dead one's socket.
-        wait_until(lambda: _exited(workers[0]), timeout=10, every=0.01)
+        # The kernel closes a killed process's socket a moment after the process has gone, and
+        # a connection queued on it meanwhile is reset (``serving``). Once it is closed, the
+        # other worker serves every connection: none waits on the dead one's socket.
+        wait_until(lambda: len(listening & _sockets(server.port, "0A")) == 1, 10, every=0.01)
         for _ in range(8):
             assert httpx.get(f"{server.base}/healthz", timeout=5).status_code == 200
         wait_until(lambda: _all_workers_started(server, 3), timeout=120, every=0.2)
