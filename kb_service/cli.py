@@ -190,7 +190,7 @@ def list_keys() -> None:
 
 @keys_app.command("revoke")
 def revoke_key(key_id: Annotated[int, typer.Argument(help="The key's number.")]) -> None:
-    """Revoke a key at once."""
+    """Revoke a key: a running service refuses it within KB_KEY_CACHE_SECONDS (default 1)."""
     with session_scope(make_engine(get_settings())) as session:
         keys.revoke_key(session, key_id)
     typer.echo(f"revoked key #{key_id}")

@@ -177,6 +177,13 @@ class Settings(BaseSettings):
         description="This process's name in /healthz when several replicas share one database; "
         "default host:port.",
     )
+    key_cache_seconds: float = Field(
+        1.0,
+        ge=0,
+        description="An API key found active is let in without asking the database again for "
+        "this long: a revocation made through another process (worker, replica, kb keys revoke) "
+        "takes effect here within it; one made through this process at once. 0: ask every time.",
+    )
     db_retry_after_seconds: int = Field(
         5, ge=1, description="Retry-After of the 503 while the database cannot be reached."
     )

@@ -36,6 +36,7 @@ from kb_service.db import make_engine
 from kb_service.logs import configure_logging
 from kb_service.services.group_commit import GroupCommitter
 from kb_service.services.indexing import IndexService
+from kb_service.services.keys import CheckedKeys
 
 DESCRIPTION = """One shared, versioned, multilingual knowledge base and one answer API behind
 every contact-centre channel (chat, email, phone, social).
@@ -92,6 +93,7 @@ def create_app(
         committer = GroupCommitter(engine) if settings.ledger_group_commit else None
         app.state.committer = committer
         app.state.widget_limiter = KeyRateLimiter(settings.widget_rate_limit)
+        app.state.checked_keys = CheckedKeys(settings.key_cache_seconds)
         widget_origins.engine = engine
         yield
         index.stop()

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from sqlmodel import Session, select
 
 from kb_service.config import Settings
-from kb_service.models import Role
+from kb_service.models import ApiKey, Role
+from kb_service.services import keys
 from tests.conftest import Api
 
 if TYPE_CHECKING:
@@ -43,6 +46,38 @@ def test_revoked_key_is_401(api: Api) -> None:
     assert api.client.get("/v1/articles", headers=headers).status_code == 200  # it did work
     assert api.delete(f"/v1/keys/{key['id']}").status_code == 200
     _problem(api.client.get("/v1/articles", headers=headers), 401)
+
+
+def _revoke_elsewhere(api: Api, role: Role) -> None:
+    """Revoke the role's key in the database, as `kb keys revoke` or another worker does."""
+    with Session(api.app.state.engine) as session:
+        row = session.exec(select(ApiKey).where(ApiKey.name == f"test-{role.value}")).one()
+        assert row.id is not None
+        keys.revoke_key(session, row.id)
+
+
+def test_a_key_revoked_by_another_process_stops_working_within_key_cache_seconds(
+    make_api: Callable[..., Api], settings: Settings
+) -> None:
+    api = make_api(settings.model_copy(update={"key_cache_seconds": 3.0}))
+    asked = time.monotonic()
+    assert api.get("/v1/articles").status_code == 200
+    answered = time.monotonic()  # the key was checked in between
+    _revoke_elsewhere(api, Role.agent)
+    # let in from this process's cache, without a query, until the key is due another look
+    assert api.get("/v1/articles").status_code == 200
+    assert time.monotonic() - asked < 3.0, "the machine stalled: the check above proves nothing"
+    time.sleep(max(0.0, answered + 3.0 - time.monotonic()))
+    _problem(api.get("/v1/articles"), 401)
+
+
+def test_with_key_cache_seconds_0_a_key_revoked_elsewhere_is_refused_at_once(
+    make_api: Callable[..., Api], settings: Settings
+) -> None:
+    api = make_api(settings.model_copy(update={"key_cache_seconds": 0.0}))
+    assert api.get("/v1/articles").status_code == 200
+    _revoke_elsewhere(api, Role.agent)
+    _problem(api.get("/v1/articles"), 401)
 
 
 @pytest.mark.parametrize(

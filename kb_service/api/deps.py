@@ -8,7 +8,6 @@ hidden). Routes use these and never check roles or visibility themselves.
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
@@ -18,7 +17,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
 from kb_service.config import Settings
-from kb_service.errors import Forbidden, StorageUnavailable, Unauthenticated
+from kb_service.errors import Forbidden, Unauthenticated
 from kb_service.models import AnswerRecord, ApiKey, Article, Role
 from kb_service.services import access, articles, keys, ledger
 from kb_service.services.access import Area, Viewer
@@ -71,17 +70,20 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 IndexDep = Annotated[IndexService, Depends(get_index)]
 
 
-def current_key(
+async def current_key(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> ApiKey:
-    """The caller's active key; a widget key only from its origins and within its rate."""
+    """The caller's active key; a widget key only from its origins and within its rate.
+
+    ``async``: a key checked lately (``keys.CheckedKeys``) is let in on the event loop; only
+    one due for another look goes to a worker thread for the query."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("Send an API key as 'Authorization: Bearer KEY'.")
-    # A short session of its own: the connection goes back to the pool before the handler
-    # runs, so no request holds one while it embeds a question or searches.
-    with Session(request.app.state.engine, expire_on_commit=False) as session:
-        key = _authenticate(request, session, credentials.credentials)
+    checked: keys.CheckedKeys = request.app.state.checked_keys
+    key = checked.fresh(credentials.credentials)
+    if key is None:
+        key = await run_in_threadpool(_look_up, request, credentials.credentials)
     origin = request.headers.get("origin")
     if not access.origin_allowed(key.role, key.origins, origin):
         raise Forbidden(f"This widget key may not be used from the origin {origin!r}.")
@@ -94,31 +96,21 @@ def current_key(
 
 CurrentKey = Annotated[ApiKey, Depends(current_key)]
 
-# While the database cannot be reached, a key checked against it in the last few minutes is
-# still accepted, so searches keep being served from the in-memory index; writes and anything
-# else that needs the database get the 503. (Nothing can be revoked while it is down.)
-KEY_GRACE_SECONDS = 300.0
+
+def _look_up(request: Request, plain: str) -> ApiKey:
+    # A short session of its own: the connection goes back to the pool before the handler
+    # runs, so no request holds one while it embeds a question or searches.
+    with Session(request.app.state.engine, expire_on_commit=False) as session:
+        checked: keys.CheckedKeys = request.app.state.checked_keys
+        return checked.check(session, plain)
 
 
-def _authenticate(request: Request, session: Session, plain: str) -> ApiKey:
-    cache: dict[str, tuple[float, ApiKey]] | None = getattr(request.app.state, "checked_keys", None)
-    if cache is None:
-        cache = request.app.state.checked_keys = {}
-    digest = keys.hash_key(plain)
-    try:
-        key = keys.authenticate(session, plain)
-    except StorageUnavailable:
-        checked_at, cached = cache.get(digest, (0.0, None))
-        if cached is None or time.monotonic() - checked_at > KEY_GRACE_SECONDS:
-            raise
-        return cached
-    # Keys never change but for their revocation, so the copy kept for an outage is made once
-    # (a copy: the row belongs to this request; validating one took ~0.2 ms a request).
-    _, kept = cache.get(digest, (0.0, None))
-    if kept is None or kept.id != key.id:
-        kept = ApiKey.model_validate(key.model_dump())
-    cache[digest] = (time.monotonic(), kept)
-    return key
+async def get_checked_keys(request: Request) -> keys.CheckedKeys:
+    checked: keys.CheckedKeys = request.app.state.checked_keys
+    return checked
+
+
+CheckedKeysDep = Annotated[keys.CheckedKeys, Depends(get_checked_keys)]
 
 
 def _forbidden(role: Role, allowed: frozenset[Role] | set[Role]) -> Forbidden:

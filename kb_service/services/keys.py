@@ -5,10 +5,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 
 from sqlmodel import Session, select
 
-from kb_service.errors import NotFoundError, Unauthenticated, ValidationFailed
+from kb_service.errors import (
+    NotFoundError,
+    StorageUnavailable,
+    Unauthenticated,
+    ValidationFailed,
+)
 from kb_service.models import ApiKey, Role, utcnow
 from kb_service.validation import check_db_int, check_line, check_origins
 
@@ -79,3 +85,60 @@ def widget_origins(session: Session) -> frozenset[str]:
         select(ApiKey.origins).where(ApiKey.role == Role.widget, ApiKey.revoked_at == None)  # noqa: E711
     ).all()
     return frozenset(origin for origins in rows for origin in origins)
+
+
+# While the database cannot be reached, a key checked against it in the last few minutes is
+# still accepted, so searches keep being served from the in-memory index; writes and anything
+# else that needs the database get the 503. (Nothing can be revoked while it is down.)
+KEY_GRACE_SECONDS = 300.0
+
+
+class CheckedKeys:
+    """The keys this process has recently found active, so that most requests are let in
+    without a database query (and, in the API, without a hop to a worker thread for it).
+
+    A key found active is trusted for ``fresh_s`` seconds (``KB_KEY_CACHE_SECONDS``), then
+    asked about again. A revocation made through this process (``forget``) takes effect at
+    once; one made elsewhere (another worker or replica, ``kb keys revoke``) within
+    ``fresh_s``. Why: under load the query and its thread hop were 2.5 to 5 ms of every answer.
+
+    While the database cannot be reached, a key checked in the last ``grace_s`` seconds is
+    still accepted. Keys never change but for their revocation, so each entry is a copy made
+    once, owned by no session."""
+
+    def __init__(self, fresh_s: float, grace_s: float = KEY_GRACE_SECONDS) -> None:
+        self.fresh_s = fresh_s
+        self.grace_s = grace_s
+        self._checked: dict[str, tuple[float, ApiKey]] = {}  # by hash: (checked at, copy)
+
+    def fresh(self, plain: str) -> ApiKey | None:
+        """The key, if it was found active less than ``fresh_s`` seconds ago; else None."""
+        checked_at, key = self._checked.get(hash_key(plain), (0.0, None))
+        if key is None or time.monotonic() - checked_at >= self.fresh_s:
+            return None
+        return key
+
+    def check(self, session: Session, plain: str) -> ApiKey:
+        """Ask the database (``authenticate``); during an outage, a key checked lately."""
+        digest = hash_key(plain)
+        try:
+            row = authenticate(session, plain)
+        except StorageUnavailable:
+            checked_at, kept = self._checked.get(digest, (0.0, None))
+            if kept is None or time.monotonic() - checked_at > self.grace_s:
+                raise
+            return kept
+        except Unauthenticated:
+            self._checked.pop(digest, None)
+            raise
+        _, kept = self._checked.get(digest, (0.0, None))
+        if kept is None or kept.id != row.id:
+            kept = ApiKey.model_validate(row.model_dump())
+        self._checked[digest] = (time.monotonic(), kept)
+        return kept
+
+    def forget(self, key_id: int) -> None:
+        """A key revoked here: asked about again at its next use."""
+        for digest, (_, key) in list(self._checked.items()):
+            if key.id == key_id:
+                del self._checked[digest]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from kb_service.api.deps import Admin, SessionDep
+from kb_service.api.deps import Admin, CheckedKeysDep, SessionDep
 from kb_service.api.problems import ERRORS
 from kb_service.schemas.keys import KeyCreate, KeyCreated, KeyPublic
 from kb_service.services import keys
@@ -31,6 +31,9 @@ def list_keys(session: SessionDep, _: Admin) -> list[KeyPublic]:
 
 
 @router.delete("/{key_id}", summary="Revoke an API key", responses=ERRORS)
-def revoke_key(key_id: DbInt, session: SessionDep, _: Admin) -> KeyPublic:
-    """The key stops working at once."""
-    return KeyPublic.model_validate(keys.revoke_key(session, key_id), from_attributes=True)
+def revoke_key(key_id: DbInt, session: SessionDep, checked: CheckedKeysDep, _: Admin) -> KeyPublic:
+    """The key stops working at once on the process that revoked it, and within
+    `KB_KEY_CACHE_SECONDS` (default 1 s) on the other workers and replicas."""
+    row = keys.revoke_key(session, key_id)
+    checked.forget(key_id)
+    return KeyPublic.model_validate(row, from_attributes=True)
