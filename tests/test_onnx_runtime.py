@@ -9,6 +9,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
+import onnx
 import pytest
 from pydantic import ValidationError
 
@@ -98,7 +99,17 @@ def test_the_export_is_written_once_beside_the_weights_and_redone_when_they_chan
     tiny = _Tiny.make()
     with views._exported(tiny, _Tiny.tokenizer, tmp_path) as first:
         assert first.parent == tmp_path and first.is_file()
-    assert [p.name for p in tmp_path.glob("*.onnx")] == [first.name]  # no temporary file left
+    # the weights in a file of their own, each on a page; no temporary file left
+    weights_file = first.with_suffix(views.WEIGHTS_SUFFIX)
+    assert sorted(p.name for p in tmp_path.glob("*") if p.suffix != ".lock") == sorted(
+        [first.name, weights_file.name, weights.name]
+    )
+    graph = onnx.load(str(first), load_external_data=False)
+    apart = [t for t in graph.graph.initializer if t.data_location == onnx.TensorProto.EXTERNAL]
+    assert apart, "the embedding table at least is kept apart"
+    for tensor in apart:
+        entry = {e.key: e.value for e in tensor.external_data}
+        assert entry["location"] == weights_file.name and int(entry["offset"]) % views.PAGE == 0
 
     def no_export(*_: Any) -> None:
         raise AssertionError("exported again")
