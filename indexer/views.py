@@ -257,48 +257,40 @@ def _exported(transformer: Any, tokenizer: Any, folder: Path) -> Iterator[Path]:
         stamp += [weights.name, str(stat.st_size), str(stat.st_mtime_ns)]
     digest = hashlib.sha256("\0".join(stamp).encode()).hexdigest()[:16]
     target = folder / f"kb-layers-{digest}.onnx"
-    if target.is_file():  # renamed into place after its weights: both are whole
-        yield target
-        return
-    try:
-        lock = (folder / ".kb-layers.lock").open("a")
-    except OSError:  # a read-only model folder: export for this process only
-        with _exported_for_this_process(transformer, tokenizer) as path:
-            yield path
-        return
-    with lock:
+    if not target.is_file():  # renamed into place after its weights: both are whole
         try:
-            handle, name = tempfile.mkstemp(dir=folder, prefix=".kb-layers-", suffix=".onnx")
-        except OSError:  # no room, or writable by some only
-            with _exported_for_this_process(transformer, tokenizer) as path:
+            with (folder / ".kb-layers.lock").open("a") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+                if not target.is_file():  # another worker may have made it meanwhile
+                    _write_export(transformer, tokenizer, target)
+        except OSError:  # a model folder this process cannot write: export for it alone
+            with tempfile.TemporaryDirectory(prefix="kb-layers-") as scratch:
+                path = Path(scratch) / "layers.onnx"
+                _export(transformer, tokenizer, path)
+                _move_weights_out(path, path.with_suffix(WEIGHTS_SUFFIX))
                 yield path
             return
-        os.close(handle)
-        temporary = Path(name)
-        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
-        try:
-            if not target.is_file():
-                _export(transformer, tokenizer, temporary)
-                weights = _move_weights_out(
-                    temporary, target.with_suffix(WEIGHTS_SUFFIX), temporary.with_suffix(".tmp")
-                )
-                for path in (weights, temporary):
-                    os.chmod(path, 0o644)  # as readable as the model's other files
-                os.replace(weights, target.with_suffix(WEIGHTS_SUFFIX))
-                os.replace(temporary, target)
-        finally:
-            temporary.unlink(missing_ok=True)
-            temporary.with_suffix(".tmp").unlink(missing_ok=True)
     yield target
 
 
-@contextmanager
-def _exported_for_this_process(transformer: Any, tokenizer: Any) -> Iterator[Path]:
-    with tempfile.TemporaryDirectory(prefix="kb-layers-") as scratch:
-        path = Path(scratch) / "layers.onnx"
-        _export(transformer, tokenizer, path)
-        _move_weights_out(path, path.with_suffix(WEIGHTS_SUFFIX))
-        yield path
+def _write_export(transformer: Any, tokenizer: Any, target: Path) -> None:
+    """The export at ``target`` and its weights beside it, each written under a temporary
+    name and renamed into place, the weights first."""
+    handle, name = tempfile.mkstemp(dir=target.parent, prefix=".kb-layers-", suffix=".onnx")
+    os.close(handle)
+    temporary = Path(name)
+    try:
+        _export(transformer, tokenizer, temporary)
+        weights = _move_weights_out(
+            temporary, target.with_suffix(WEIGHTS_SUFFIX), temporary.with_suffix(".tmp")
+        )
+        for path in (weights, temporary):
+            os.chmod(path, 0o644)  # as readable as the model's other files
+        os.replace(weights, target.with_suffix(WEIGHTS_SUFFIX))
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
+        temporary.with_suffix(".tmp").unlink(missing_ok=True)
 
 
 WEIGHTS_SUFFIX = ".weights"

@@ -83,7 +83,7 @@ async def current_key(
     checked: keys.CheckedKeys = request.app.state.checked_keys
     key = checked.fresh(credentials.credentials)
     if key is None:
-        key = await run_in_threadpool(_look_up, request, credentials.credentials)
+        key = await run_in_threadpool(_look_up, request, checked, credentials.credentials)
     origin = request.headers.get("origin")
     if not access.origin_allowed(key.role, key.origins, origin):
         raise Forbidden(f"This widget key may not be used from the origin {origin!r}.")
@@ -97,11 +97,10 @@ async def current_key(
 CurrentKey = Annotated[ApiKey, Depends(current_key)]
 
 
-def _look_up(request: Request, plain: str) -> ApiKey:
+def _look_up(request: Request, checked: keys.CheckedKeys, plain: str) -> ApiKey:
     # A short session of its own: the connection goes back to the pool before the handler
     # runs, so no request holds one while it embeds a question or searches.
     with Session(request.app.state.engine, expire_on_commit=False) as session:
-        checked: keys.CheckedKeys = request.app.state.checked_keys
         return checked.check(session, plain)
 
 
