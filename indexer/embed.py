@@ -30,7 +30,8 @@ E5_PROMPTS = {"query": "query: ", "passage": "passage: "}
 
 
 Kind = Literal["query", "passage"]
-Precision = Literal["auto", "float32", "bfloat16"]
+# int8: questions only, on ONNX Runtime; passages (the stored index) stay float32 (indexer.views)
+Precision = Literal["auto", "float32", "bfloat16", "int8"]
 Runtime = Literal["torch", "onnx"]  # what runs the transformer pass (indexer.views)
 T = TypeVar("T")
 
@@ -199,7 +200,9 @@ class SentenceTransformerEmbedder:
             return Embedded(empty, empty if self._views is not None else None)
         if self._views is None:
             return Embedded(self._encode(texts, kind), None)
-        vectors, views = self._views.encode(texts, self._prompts[kind], self.batch_size)
+        vectors, views = self._views.encode(
+            texts, self._prompts[kind], self.batch_size, questions=kind == "query"
+        )
         return Embedded(vectors, views)
 
     def _encode(self, texts: Sequence[str], kind: str) -> Vectors:
@@ -240,7 +243,13 @@ def _view_encoder(model: Any, folder: Path, precision: str, runtime: Runtime) ->
     config: dict[str, Any] = getattr(modules[1], "get_config_dict", dict)()
     if type(modules[1]).__name__ != "Pooling" or config.get("pooling_mode") != "mean":
         return None
-    return ViewEncoder(model, folder, bfloat16=precision == "bfloat16", onnx=runtime == "onnx")
+    return ViewEncoder(
+        model,
+        folder,
+        bfloat16=precision == "bfloat16",
+        onnx=runtime == "onnx",
+        int8_questions=precision == "int8",
+    )
 
 
 class HashingEmbedder(_VectorsOnly):
@@ -308,7 +317,7 @@ def model_name_of(spec: str) -> str:
 
 def resolve_precision(
     precision: Precision, runtime: Runtime = "torch"
-) -> Literal["float32", "bfloat16"]:
+) -> Literal["float32", "bfloat16", "int8"]:
     """``auto``: bfloat16 where the CPU computes it natively (AVX512-BF16 or AMX), else float32
     (elsewhere torch emulates bfloat16, slower than float32); always float32 on ONNX Runtime."""
     if precision != "auto":

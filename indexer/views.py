@@ -23,7 +23,7 @@ import os
 import tempfile
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 Vectors = NDArray[np.float32]
+Pass = Callable[[Any, Any], tuple[Any, Any]]  # token ids and mask to the two hidden states
 VIEW_LAYER = -2  # hidden_states[-2]: the second-to-last transformer layer
 VIEW_NAME = "layer-2-rarity-pooled"
 _log = logging.getLogger(__name__)
@@ -60,10 +61,18 @@ class ViewEncoder:
     """Runs the sentence-transformers model's transformer once and pools two ways."""
 
     def __init__(
-        self, st_model: Any, folder: Path, *, bfloat16: bool = False, onnx: bool = False
+        self,
+        st_model: Any,
+        folder: Path,
+        *,
+        bfloat16: bool = False,
+        onnx: bool = False,
+        int8_questions: bool = False,
     ) -> None:
         if bfloat16 and onnx:
             raise ValueError("the ONNX runtime runs the model in float32 only")
+        if int8_questions and not onnx:
+            raise ValueError("questions run in int8 on the ONNX runtime only")
         self._tokenizer = st_model.tokenizer
         self._transformer = st_model[0].auto_model
         self._hidden_size = int(self._transformer.config.hidden_size)
@@ -75,9 +84,11 @@ class ViewEncoder:
         self._weights = token_rarity(folder, len(self._tokenizer))
         self._special = set(self._tokenizer.all_special_ids)
         if onnx:
-            self._layers = _onnx_layers(self._transformer, self._tokenizer, folder)
+            self._layers, self._question_layers = _onnx_layers(
+                self._transformer, self._tokenizer, folder, int8_questions=int8_questions
+            )
         else:
-            self._layers = _traced(self._transformer, self._tokenizer)
+            self._layers = self._question_layers = _traced(self._transformer, self._tokenizer)
 
     def prefix_length(self, prefix: str) -> int:
         """How many tokens the prompt prefix adds (they carry no content)."""
@@ -88,9 +99,10 @@ class ViewEncoder:
         return max(len(prefixed) - len(plain), 0)
 
     def encode(
-        self, texts: Sequence[str], prefix: str, batch_size: int = 32
+        self, texts: Sequence[str], prefix: str, batch_size: int = 32, *, questions: bool = False
     ) -> tuple[Vectors, Vectors]:
-        """The model's own sentence vectors (mean of the last layer) and the views, normalised."""
+        """The model's own sentence vectors (mean of the last layer) and the views, normalised.
+        ``questions``: through the questions' pass (int8 when the encoder was made so)."""
         import torch
         from torch.jit._fuser import optimized_execution
 
@@ -98,6 +110,7 @@ class ViewEncoder:
         dimension = self._hidden_size
         vectors = np.zeros((len(texts), dimension), dtype=np.float32)
         views = np.zeros((len(texts), dimension), dtype=np.float32)
+        layers = self._question_layers if questions else self._layers
         order = np.argsort([len(t) for t in texts], kind="stable")  # less padding per batch
         for start in range(0, len(texts), batch_size):
             rows = order[start : start + batch_size]
@@ -111,9 +124,7 @@ class ViewEncoder:
             # Plain execution of the trace: the optimising executor would profile the first
             # calls of every new shape (the first question took ~190 ms) for no gain here.
             with torch.inference_mode(), optimized_execution(False):
-                last_states, lower_states = self._layers(
-                    batch["input_ids"], batch["attention_mask"]
-                )
+                last_states, lower_states = layers(batch["input_ids"], batch["attention_mask"])
             last = last_states.float().numpy()
             lower = lower_states.float().numpy()
             ids = batch["input_ids"].numpy()
@@ -176,7 +187,7 @@ def _quiet_tracing() -> Iterator[None]:
         transformers_log.setLevel(level)
 
 
-def _traced(transformer: Any, tokenizer: Any) -> Callable[[Any, Any], tuple[Any, Any]]:
+def _traced(transformer: Any, tokenizer: Any) -> Pass:
     """``_layers_module``, traced once at load, or run eagerly where tracing fails (a model
     whose forward branches on its input). Any batch size and length: the trace follows the
     shapes (``tests/test_views.py`` compares it with the eager pass)."""
@@ -196,23 +207,39 @@ def _traced(transformer: Any, tokenizer: Any) -> Callable[[Any, Any], tuple[Any,
 
 
 ONNX_OPSET = 17
+# Questions' int8 pass (KB_MODEL_PRECISION=int8): the matrix products with constant weights
+# (every linear layer; not the token-embedding table, not attention's products of two
+# activations), weights int8 per output channel, activations quantised per call. Per channel:
+# one scale per weight matrix (as torch's dynamic quantisation does) cost 0.045 nDCG@10 on
+# allegro test-B with the index also in int8; per channel with passages in float32 it costs
+# nothing there (README, "Retrieval quality").
+INT8_OPTIONS: dict[str, Any] = {
+    "per_channel": True,
+    "op_types_to_quantize": ["MatMul"],
+    "extra_options": {"MatMulConstBOnly": True},
+}
 
 
 def _onnx_layers(
-    transformer: Any, tokenizer: Any, folder: Path
-) -> Callable[[Any, Any], tuple[Any, Any]]:
+    transformer: Any, tokenizer: Any, folder: Path, *, int8_questions: bool = False
+) -> tuple[Pass, Pass]:
     """The same function as ``_traced``, exported to ONNX and run by ONNX Runtime: the same
     float32 arithmetic to ~1e-6, in about half the time of the TorchScript pass on one thread
     (its kernels fuse attention and layer norms, and it spends less per operator on a short
     question). Once the session holds the weights, torch's copy is released (the transformer
     moves to the ``meta`` device), so the process holds one.
 
-    The export (~10 s) is written once into the model's folder (``_exported``) and loaded from
-    there, its weights mapped from their own file (``_move_weights_out``). A process with the
-    model held 0.85 GB after loading and 1.08 GB after the 58 demo questions, of which 0.35 GB
-    mapped file pages that the workers share (0.87 and 0.93 GB with torch); with the weights
-    in the graph file 1.25 GB, and 1.75 GB with the session made from the export's bytes in
-    the same process (ad hoc, VmRSS).
+    Returns the passages' pass and the questions' pass: the same one, or with
+    ``int8_questions`` an int8 copy of the export (``INT8_OPTIONS``; about twice as fast
+    again on a CPU with 8-bit dot products, AVX512-VNNI or AVX-VNNI). Passages stay in float32
+    so the stored index is the float32 index whatever the setting.
+
+    The export (~10 s; the int8 copy ~7 s more) is written once into the model's folder
+    (``_exported``) and loaded from there, its weights mapped from their own file
+    (``_move_weights_out``). A process with the model held 0.85 GB after loading and 1.08 GB
+    after the 58 demo questions, of which 0.35 GB mapped file pages that the workers share
+    (0.87 and 0.93 GB with torch); with the weights in the graph file 1.25 GB, and 1.75 GB
+    with the session made from the export's bytes in the same process (ad hoc, VmRSS).
 
     One thread per ``torch.set_num_threads`` (the worker's share of the cores), never
     spinning: an idle spinning pool takes a core from the other worker."""
@@ -223,30 +250,31 @@ def _onnx_layers(
     options.intra_op_num_threads = max(1, torch.get_num_threads())
     options.inter_op_num_threads = 1
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    with _exported(transformer, tokenizer, folder) as path:
-        session = onnxruntime.InferenceSession(
+
+    def session(path: Path) -> Pass:
+        loaded = onnxruntime.InferenceSession(
             str(path), options, providers=["CPUExecutionProvider"]
         )
-    transformer.to("meta")  # the session has the weights now
+
+        def layers(ids: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            last, lower = loaded.run(None, {"ids": ids.numpy(), "mask": mask.numpy()})
+            return torch.from_numpy(last), torch.from_numpy(lower)
+
+        return layers
+
+    with _exported(transformer, tokenizer, folder) as path:
+        passages = questions = session(path)
+        if int8_questions:
+            with _quantised(path) as quantised:
+                questions = session(quantised)
+    transformer.to("meta")  # the sessions have the weights now
     _give_back_freed_memory()
-
-    def layers(ids: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        last, lower = session.run(None, {"ids": ids.numpy(), "mask": mask.numpy()})
-        return torch.from_numpy(last), torch.from_numpy(lower)
-
-    return layers
+    return passages, questions
 
 
-@contextmanager
-def _exported(transformer: Any, tokenizer: Any, folder: Path) -> Iterator[Path]:
-    """The ONNX file of ``transformer``'s pass: the one in ``folder`` when an earlier process
-    made it for these weights, this torch and this view layer; else exported now, into
-    ``folder`` when it can be written, else into a temporary folder removed after loading.
-
-    Its weights are in a file of their own beside it (``_move_weights_out``). Workers starting
-    together export one at a time (a lock file); each file is written under a temporary name
-    and renamed, the weights first, so a crash never leaves a half-written export."""
-    import fcntl
+def _exported(transformer: Any, tokenizer: Any, folder: Path) -> AbstractContextManager[Path]:
+    """The ONNX file of ``transformer``'s pass, made by the first process that needs it for
+    these weights, this torch and this view layer (``_kept``)."""
     import hashlib
 
     import torch
@@ -256,31 +284,74 @@ def _exported(transformer: Any, tokenizer: Any, folder: Path) -> Iterator[Path]:
         stat = weights.stat()
         stamp += [weights.name, str(stat.st_size), str(stat.st_mtime_ns)]
     digest = hashlib.sha256("\0".join(stamp).encode()).hexdigest()[:16]
-    target = folder / f"kb-layers-{digest}.onnx"
+    return _kept(
+        folder / f"kb-layers-{digest}.onnx", lambda path: _export(transformer, tokenizer, path)
+    )
+
+
+def _quantised(exported: Path) -> AbstractContextManager[Path]:
+    """The int8 copy of ``exported`` (``INT8_OPTIONS``), kept beside it (``_kept``); its name
+    follows the export's and this ONNX Runtime's version, whose quantiser wrote it."""
+    import hashlib
+
+    import onnxruntime
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    stamp = f"{exported.name}\0{onnxruntime.__version__}\0{sorted(INT8_OPTIONS.items())}"
+    digest = hashlib.sha256(stamp.encode()).hexdigest()[:16]
+
+    def quantise(path: Path) -> None:
+        root = logging.getLogger()
+        root.addFilter(_no_preprocessing_advice)
+        try:
+            quantize_dynamic(exported, path, weight_type=QuantType.QInt8, **INT8_OPTIONS)
+        finally:
+            root.removeFilter(_no_preprocessing_advice)
+
+    return _kept(exported.with_name(f"kb-layers-int8-{digest}.onnx"), quantise)
+
+
+def _no_preprocessing_advice(record: logging.LogRecord) -> bool:
+    """The quantiser logs on the root logger that models should be pre-processed (shape
+    inference for image models): advice for another kind of model, and noise at start-up."""
+    return not record.getMessage().startswith("Please consider to run pre-processing")
+
+
+@contextmanager
+def _kept(target: Path, make: Callable[[Path], None]) -> Iterator[Path]:
+    """``target``, an ONNX file that ``make(path)`` writes: the one already there, else made
+    now, into ``target``'s folder when it can be written, else into a temporary folder removed
+    after loading.
+
+    Its weights are in a file of their own beside it (``_move_weights_out``). Workers starting
+    together make it one at a time (a lock file); each file is written under a temporary name
+    and renamed, the weights first, so a crash never leaves a half-written file."""
+    import fcntl
+
     if not target.is_file():  # renamed into place after its weights: both are whole
         try:
-            with (folder / ".kb-layers.lock").open("a") as lock:
+            with (target.parent / ".kb-layers.lock").open("a") as lock:
                 fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
                 if not target.is_file():  # another worker may have made it meanwhile
-                    _write_export(transformer, tokenizer, target)
-        except OSError:  # a model folder this process cannot write: export for it alone
+                    _write_kept(target, make)
+        except OSError:  # a folder this process cannot write: made for it alone
             with tempfile.TemporaryDirectory(prefix="kb-layers-") as scratch:
-                path = Path(scratch) / "layers.onnx"
-                _export(transformer, tokenizer, path)
+                path = Path(scratch) / target.name
+                make(path)
                 _move_weights_out(path, path.with_suffix(WEIGHTS_SUFFIX))
                 yield path
             return
     yield target
 
 
-def _write_export(transformer: Any, tokenizer: Any, target: Path) -> None:
-    """The export at ``target`` and its weights beside it, each written under a temporary
+def _write_kept(target: Path, make: Callable[[Path], None]) -> None:
+    """``make``'s file at ``target`` and its weights beside it, each written under a temporary
     name and renamed into place, the weights first."""
     handle, name = tempfile.mkstemp(dir=target.parent, prefix=".kb-layers-", suffix=".onnx")
     os.close(handle)
     temporary = Path(name)
     try:
-        _export(transformer, tokenizer, temporary)
+        make(temporary)
         weights = _move_weights_out(
             temporary, target.with_suffix(WEIGHTS_SUFFIX), temporary.with_suffix(".tmp")
         )

@@ -84,7 +84,7 @@ def test_revoking_an_unknown_key_is_one_line_not_a_traceback(kb: Kb) -> None:
 def test_a_setting_that_does_not_validate_is_one_line_naming_the_variable(kb: Kb) -> None:
     line = _one_error_line(kb("keys", "list", KB_MODEL_PRECISION="fp8", KB_GC_FREEZE="maybe"))
     assert line.startswith("error: Invalid setting: ")
-    assert "KB_MODEL_PRECISION: Input should be 'float32', 'bfloat16' or 'auto'" in line
+    assert "KB_MODEL_PRECISION: Input should be 'float32', 'bfloat16', 'auto' or 'int8'" in line
     assert "KB_GC_FREEZE: " in line
 
 
@@ -94,7 +94,12 @@ def test_settings_that_do_not_fit_together_are_one_line_in_the_rules_own_words(k
     )
     assert line == (
         "error: Invalid setting: KB_MODEL_RUNTIME=onnx runs the model in float32: "
-        "set KB_MODEL_PRECISION to float32 or auto."
+        "set KB_MODEL_PRECISION to float32, auto or int8."
+    )
+    line = _one_error_line(kb("keys", "list", KB_MODEL_PRECISION="int8"))
+    assert line == (
+        "error: Invalid setting: KB_MODEL_PRECISION=int8 runs on ONNX Runtime: "
+        "set KB_MODEL_RUNTIME=onnx."
     )
 
 

@@ -139,8 +139,74 @@ def test_the_export_is_written_once_beside_the_weights_and_redone_when_they_chan
     batch = _Tiny.tokenizer(["a bb ccc dddd"], return_tensors="pt")
     with torch.inference_mode():
         states = module(batch["input_ids"], batch["attention_mask"], True).hidden_states
-    layers = views._onnx_layers(module, _Tiny.tokenizer, tmp_path)
-    last, lower = layers(batch["input_ids"], batch["attention_mask"])
+    passages, questions = views._onnx_layers(module, _Tiny.tokenizer, tmp_path)
+    assert questions is passages
+    last, lower = passages(batch["input_ids"], batch["attention_mask"])
     np.testing.assert_allclose(last.numpy(), states[-1].numpy(), atol=1e-6)
     np.testing.assert_allclose(lower.numpy(), states[-2].numpy(), atol=1e-6)
     assert all(p.device == torch.device("meta") for p in module.parameters())
+
+
+def test_int8_questions_run_a_quantised_copy_kept_beside_the_export(tmp_path: Path) -> None:
+    """Passages through the float32 export, questions through its int8 copy: made once, kept
+    in the model's folder with its weights apart, and close to the float32 pass."""
+    import torch
+
+    (tmp_path / "model.safetensors").write_bytes(b"weights")
+    module = _Tiny.make()
+    batch = _Tiny.tokenizer(["a bb ccc dddd eeeee", "ffffff g hh i jjj"], return_tensors="pt")
+    with torch.inference_mode():
+        states = module(batch["input_ids"], batch["attention_mask"], True).hidden_states
+    passages, questions = views._onnx_layers(module, _Tiny.tokenizer, tmp_path, int8_questions=True)
+    assert questions is not passages
+    exact, _ = passages(batch["input_ids"], batch["attention_mask"])
+    np.testing.assert_allclose(exact.numpy(), states[-1].numpy(), atol=1e-6)
+    last, lower = questions(batch["input_ids"], batch["attention_mask"])
+    assert not np.array_equal(last.numpy(), states[-1].numpy()), "int8, not the float32 pass"
+    np.testing.assert_allclose(last.numpy(), states[-1].numpy(), atol=0.05)
+    np.testing.assert_allclose(lower.numpy(), states[-2].numpy(), atol=0.05)
+
+    (quantised,) = tmp_path.glob("kb-layers-int8-*.onnx")
+    graph = onnx.load(str(quantised), load_external_data=False)
+    assert {"DynamicQuantizeLinear", "MatMulInteger"} <= {n.op_type for n in graph.graph.node}
+    apart = [t for t in graph.graph.initializer if t.data_location == onnx.TensorProto.EXTERNAL]
+    assert apart and all(
+        {e.key: e.value for e in t.external_data}["location"]
+        == quantised.with_suffix(views.WEIGHTS_SUFFIX).name
+        for t in apart
+    )
+    made = quantised.stat().st_mtime_ns
+    views._onnx_layers(_Tiny.make(), _Tiny.tokenizer, tmp_path, int8_questions=True)
+    assert quantised.stat().st_mtime_ns == made, "kept, not quantised again"
+
+
+def test_int8_runs_on_onnx_runtime_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KB_MODEL_PRECISION", "int8")
+    with pytest.raises(ValidationError, match="KB_MODEL_PRECISION=int8 runs on ONNX Runtime"):
+        Settings()
+    monkeypatch.setenv("KB_MODEL_RUNTIME", "onnx")
+    assert Settings().model_precision == "int8"
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_int8_questions_stay_close_and_passages_stay_float32(real_embedder: Embedder) -> None:
+    """With KB_MODEL_PRECISION=int8 the stored index is the float32 one (passages equal the
+    float32 pass's) and every demo question's vector points where the float32 one does; each
+    demo question still finds its own article first (``tests/test_retrieval.py`` checks the
+    float32 default the same way; allegro test-B, README: 0.7422 against 0.7413)."""
+    onnx_float = load_embedder("default", model_cache=Settings().model_cache, runtime="onnx")
+    int8 = load_embedder(
+        "default", model_cache=Settings().model_cache, runtime="onnx", precision="int8"
+    )
+    lines = (CONTENT / "queries.jsonl").read_text(encoding="utf-8").splitlines()
+    questions = [json.loads(line)["text"] for line in lines]
+    passages = questions[:8]
+    ours, theirs = onnx_float.embed(passages, "passage"), int8.embed(passages, "passage")
+    np.testing.assert_allclose(theirs.vectors, ours.vectors, atol=1e-6)
+    ours, theirs = onnx_float.embed(questions, "query"), int8.embed(questions, "query")
+    assert ours.views is not None and theirs.views is not None
+    cosines = (ours.vectors * theirs.vectors).sum(axis=1)
+    view_cosines = (ours.views * theirs.views).sum(axis=1)
+    assert cosines.min() > 0.98 and view_cosines.min() > 0.97, (cosines, view_cosines)
+    assert cosines.max() < 1 - 1e-4, "the questions ran in int8"
