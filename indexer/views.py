@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import tempfile
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -346,6 +347,7 @@ def _kept(target: Path, make: Callable[[Path], None]) -> Iterator[Path]:
                 fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
                 if not target.is_file():  # another worker may have made it meanwhile
                     _write_kept(target, make)
+                    _remove_outdated(target)
         except OSError:  # a folder this process cannot write: made for it alone
             with tempfile.TemporaryDirectory(prefix="kb-layers-") as scratch:
                 path = Path(scratch) / target.name
@@ -354,6 +356,18 @@ def _kept(target: Path, make: Callable[[Path], None]) -> Iterator[Path]:
                 yield path
             return
     yield target
+
+
+def _remove_outdated(target: Path) -> None:
+    """Remove the files ``target`` replaces: the same kind made for other weights or versions
+    (a torch or ONNX Runtime upgrade would otherwise leave ~0.5 GB behind each time). A process
+    still running from one keeps its mapping: a removed file lives on until it is closed."""
+    kind = re.escape(target.name.rsplit("-", 1)[0])  # "kb-layers" or "kb-layers-int8"
+    for path in target.parent.iterdir():
+        if re.fullmatch(kind + r"-[0-9a-f]{16}\.(onnx|weights)", path.name) and (
+            path.stem != target.stem
+        ):
+            path.unlink(missing_ok=True)
 
 
 def _write_kept(target: Path, make: Callable[[Path], None]) -> None:

@@ -122,6 +122,7 @@ def test_the_export_is_written_once_beside_the_weights_and_redone_when_they_chan
     weights.write_bytes(b"other weights, of another size")
     with views._exported(tiny, _Tiny.tokenizer, tmp_path) as changed:
         assert changed != first and changed.is_file()
+    assert not first.exists() and not weights_file.exists(), "the outdated export is removed"
 
     # a model folder that cannot be written: exported for this process, then removed
     def read_only(*_: Any, **__: Any) -> Any:
@@ -153,6 +154,8 @@ def test_int8_questions_run_a_quantised_copy_kept_beside_the_export(tmp_path: Pa
     import torch
 
     (tmp_path / "model.safetensors").write_bytes(b"weights")
+    outdated = tmp_path / "kb-layers-int8-0123456789abcdef.onnx"  # made for other weights
+    outdated.write_bytes(b"old")
     module = _Tiny.make()
     batch = _Tiny.tokenizer(["a bb ccc dddd eeeee", "ffffff g hh i jjj"], return_tensors="pt")
     with torch.inference_mode():
@@ -179,6 +182,8 @@ def test_int8_questions_run_a_quantised_copy_kept_beside_the_export(tmp_path: Pa
         == quantised.with_suffix(views.WEIGHTS_SUFFIX).name
         for t in apart
     )
+    assert not outdated.exists()
+    assert len(list(tmp_path.glob("kb-layers-*.onnx"))) == 2, "the float32 export stays"
     made = quantised.stat().st_mtime_ns
     views._onnx_layers(_Tiny.make(), _Tiny.tokenizer, tmp_path, int8_questions=True)
     assert quantised.stat().st_mtime_ns == made, "kept, not quantised again"
