@@ -7,7 +7,6 @@ from __future__ import annotations
 import http.client
 import json
 import sqlite3
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -73,11 +72,11 @@ def _commit_while_locked(
 
     with ThreadPoolExecutor(max_workers=len(outcomes)) as pool:
         pool.submit(commit, 0, first)
-        time.sleep(0.3)  # its request commits it alone and waits for the lock
+        time.sleep(0.3)  # the committer takes it alone and waits for the lock
         for i, record in enumerate(rest, 1):
             pool.submit(commit, i, record)
         deadline = time.monotonic() + 10
-        while committer.waiting() < len(rest) and time.monotonic() < deadline:
+        while committer._pending.qsize() < len(rest) and time.monotonic() < deadline:
             time.sleep(0.01)
         assert _stored(engine) == before, "nothing may be committed while the lock is held"
         blocker.execute("ROLLBACK")
@@ -92,24 +91,6 @@ def test_records_that_wait_together_are_committed_together(engine: Engine) -> No
     assert outcomes == [None] * 10
     assert _stored(engine) == 10
     assert committer.commits == 2  # the first alone, the nine that queued behind it in one
-    assert committer.waiting() == 0
-
-
-def test_a_lone_record_is_committed_on_its_own_requests_thread(
-    engine: Engine, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """No hand-over to another thread when no commit is under way: the request commits."""
-    committer = GroupCommitter(engine)
-    threads: list[int] = []
-    store = committer._store
-    monkeypatch.setattr(
-        committer, "_store", lambda records: (threads.append(threading.get_ident()), store(records))
-    )
-    committer.commit(_record())
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        worker = pool.submit(lambda: (committer.commit(_record()), threading.get_ident())[1])
-        assert threads == [threading.get_ident(), worker.result()]
-    assert _stored(engine) == 2 and committer.waiting() == 0
 
 
 def test_a_bad_record_fails_only_its_own_request(engine: Engine) -> None:

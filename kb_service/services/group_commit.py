@@ -2,17 +2,11 @@
 
 Every answer is stored durably before its response leaves (``ledger.record``); committed one by
 one, each costs a disk sync (SQLite ``synchronous=FULL``, PostgreSQL's WAL flush), which under
-load is a good part of an answer's time. Here the requests take turns to commit for each other
-(leader and followers): a request whose record finds no commit under way commits it at once,
-on its own thread, and stays the leader while records wait; a record that arrives while a
-commit is syncing waits for the next one, which takes every record waiting at that moment in
-one transaction (one sync). When the leader's own record is in, it hands the turn to the first
-waiting request, whose record is in the next group, and returns. Nothing is acknowledged before
-its commit, so a crash loses only answers that were never sent.
-
-Why on the requests' threads, not one committing thread: a lone record (most of them, short of
-saturation) then costs no hand-over between threads, each a wake-up that waits for a core the
-model may be using (about 2 ms of an answer's 3.5 ms in the ledger under ``kb bench load``).
+load is a good part of an answer's time. Here one thread commits for everybody: a request hands
+its record over and waits; the thread takes every record waiting at that moment, commits them
+in one transaction (one sync) and then wakes each request. Nothing is acknowledged before its
+commit, so a crash loses only answers that were never sent. Records that arrive while a commit
+is syncing form the next group; an idle service commits a lone record at once (no waiting).
 
 A group that fails is retried record by record, so one bad record fails only its own request.
 Several worker processes each have their own committer; their groups queue on the database's
@@ -21,8 +15,8 @@ write lock like any other writers.
 
 from __future__ import annotations
 
+import queue
 import threading
-from collections import deque
 from dataclasses import dataclass, field
 
 from sqlalchemy import insert
@@ -36,8 +30,7 @@ MAX_GROUP = 64  # records per transaction
 @dataclass
 class _Pending:
     record: AnswerRecord
-    woken: threading.Event = field(default_factory=threading.Event)
-    committed: bool = False  # else woken to lead the next group
+    done: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None
 
 
@@ -45,48 +38,50 @@ class GroupCommitter:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.commits = 0  # transactions made (for tests: fewer than records under load)
-        self._waiting: deque[_Pending] = deque()
-        self._leading = False  # a request is committing; the others wait for it
+        self._pending: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
     def commit(self, record: AnswerRecord) -> None:
         """Store ``record``; returns once it is committed, raises what its commit raised."""
+        self._ensure_started()
         pending = _Pending(record)
-        with self._lock:
-            self._waiting.append(pending)
-            lead = not self._leading
-            self._leading = True
-        if not lead:
-            pending.woken.wait()
-        if not pending.committed:  # our turn to lead (at once, or handed over)
-            self._lead(pending)
+        self._pending.put(pending)
+        pending.done.wait()
         if pending.error is not None:
             raise pending.error
 
-    def waiting(self) -> int:
-        """Records waiting for a commit (tests)."""
-        with self._lock:
-            return len(self._waiting)
-
     def stop(self) -> None:
-        """Nothing to stop: every commit runs on the thread of a request waiting for it."""
-
-    def _lead(self, own: _Pending) -> None:
-        """Commit groups until ``own`` is in, then hand the turn to the first record waiting
-        (or end it)."""
-        while not own.committed:
-            with self._lock:
-                group = [self._waiting.popleft() for _ in range(min(MAX_GROUP, len(self._waiting)))]
-            self._commit_group(group)
-            for pending in group:
-                pending.committed = True
-                if pending is not own:
-                    pending.woken.set()
+        """Commit what is waiting, then end the thread."""
         with self._lock:
-            if self._waiting:
-                self._waiting[0].woken.set()  # it leads the next group
-            else:
-                self._leading = False
+            if self._thread is not None:
+                self._pending.put(None)
+                self._thread.join()
+                self._thread = None
+
+    def _ensure_started(self) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="kb-ledger-commit", daemon=True
+                )
+                self._thread.start()
+
+    def _run(self) -> None:
+        while (first := self._pending.get()) is not None:
+            group, stop = [first], False
+            while len(group) < MAX_GROUP:
+                try:
+                    item = self._pending.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stop = True
+                    break
+                group.append(item)
+            self._commit_group(group)
+            if stop:
+                return
 
     def _commit_group(self, group: list[_Pending]) -> None:
         try:
@@ -97,6 +92,8 @@ class GroupCommitter:
             else:  # find the one that failed; the others still get stored
                 for pending in group:
                     self._commit_one(pending)
+        for pending in group:
+            pending.done.set()
 
     def _commit_one(self, pending: _Pending) -> None:
         try:
