@@ -131,13 +131,17 @@ class SentenceTransformerEmbedder:
         self.runtime = runtime
         self._model: Any = None  # a SentenceTransformer once warm_up() ran
         self._views: Any = None  # an indexer.views.ViewEncoder when the model allows one
-        # Every model call runs on this one thread. One request at a time through the model:
-        # Hugging Face fast tokenizers raise "Already borrowed" when threads share them. And
-        # one thread only: each thread that runs torch's parallel kernels gets its own OpenMP
-        # team, and two teams in a process stop spinning between kernels (a two-thread pass
-        # took 50 ms on a second thread against 22 ms on the first).
+        # One model call at a time: Hugging Face fast tokenizers raise "Already borrowed" when
+        # threads share them. Where torch's kernels run on several threads, every call runs on
+        # this one thread: each thread that runs them gets its own OpenMP team, and two teams
+        # in a process stop spinning between kernels (a two-thread pass took 50 ms on a second
+        # thread against 22 ms on the first). Otherwise (one torch thread, as each `kb serve`
+        # worker has by default, or ONNX Runtime, whose pool is its own) a call runs on the
+        # calling thread, under the lock: no hand-over to the model thread and back, each a
+        # wake-up that under load waits for a core (``_run``).
         self._model_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kb-model")
-        self._on_model_thread = threading.local()
+        self._model_lock = threading.Lock()
+        self._on_model_thread = threading.local()  # .yes: this thread holds the model
         self.dimension = 0
         self.max_tokens = 512
         self.view_name = ""
@@ -147,14 +151,28 @@ class SentenceTransformerEmbedder:
         self._run(self._load_once)
 
     def _run(self, work: Callable[..., T], *args: Any) -> T:
-        """``work(*args)`` on the model thread (at once when already on it)."""
+        """``work(*args)`` with the model to itself: here, or on the model thread when torch's
+        kernels run on several threads (see ``__init__``)."""
         if getattr(self._on_model_thread, "yes", False):
             return work(*args)
+        if self._model is not None and not self._needs_model_thread():
+            return self._marked(work, *args)
         return self._model_thread.submit(self._marked, work, *args).result()
 
+    def _needs_model_thread(self) -> bool:
+        if self.runtime == "onnx":
+            return False
+        import torch
+
+        return torch.get_num_threads() > 1
+
     def _marked(self, work: Callable[..., T], *args: Any) -> T:
-        self._on_model_thread.yes = True
-        return work(*args)
+        with self._model_lock:
+            self._on_model_thread.yes = True
+            try:
+                return work(*args)
+            finally:
+                self._on_model_thread.yes = False
 
     def _load_once(self) -> None:
         if self._model is None:

@@ -90,3 +90,45 @@ def test_a_model_the_tracer_cannot_follow_runs_eagerly() -> None:
     assert not isinstance(layers, torch.jit.ScriptModule)
     last, lower = layers(torch.ones(1, 3, dtype=torch.long), torch.ones(1, 3))
     assert float(last[0, 0, 0]) == 3.0 and float(lower[0, 0, 0]) == 2.0
+
+
+def test_a_pass_runs_on_the_asking_thread_unless_torch_runs_several(
+    real_embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One torch thread (a `kb serve` worker's default) or ONNX Runtime: the pass runs where it
+    is asked, with no hand-over to the model thread; several torch threads: on the one model
+    thread (OpenMP teams are per thread). Either way one pass at a time."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import torch
+
+    assert isinstance(real_embedder, SentenceTransformerEmbedder)
+    real_embedder.warm_up()
+    ran_on: list[str] = []
+    running, overlapped = [0], [False]
+    encode = real_embedder._embed_here
+
+    def watched(texts: Any, kind: Any) -> Any:
+        running[0] += 1
+        overlapped[0] |= running[0] > 1
+        ran_on.append(threading.current_thread().name)
+        try:
+            return encode(texts, kind)
+        finally:
+            running[0] -= 1
+
+    monkeypatch.setattr(real_embedder, "_embed_here", watched)
+    threads = torch.get_num_threads()
+    try:
+        for count, expected in ((1, "asker"), (2, "kb-model")):
+            torch.set_num_threads(count)
+            ran_on.clear()
+            with ThreadPoolExecutor(4, thread_name_prefix="asker") as pool:
+                list(pool.map(lambda t: real_embedder.embed([t], "query"), TEXTS * 3))
+            if real_embedder.runtime == "onnx":
+                expected = "asker"
+            assert len(ran_on) == 9 and all(n.startswith(expected) for n in ran_on), ran_on
+    finally:
+        torch.set_num_threads(threads)
+    assert not overlapped[0]
