@@ -302,6 +302,7 @@ def _quantised(exported: Path) -> AbstractContextManager[Path]:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     stamp = f"{exported.name}\0{onnxruntime.__version__}\0{INT8_OPTIONS}\0{INT8_KEEPS_FLOAT}"
+    stamp += "\0shares the export's weights"
     digest = hashlib.sha256(stamp.encode()).hexdigest()[:16]
 
     graph = onnx.load(str(exported), load_external_data=False).graph
@@ -321,7 +322,8 @@ def _quantised(exported: Path) -> AbstractContextManager[Path]:
         finally:
             root.removeFilter(_no_preprocessing_advice)
 
-    return _kept(exported.with_name(f"kb-layers-int8-{digest}.onnx"), quantise)
+    target = exported.with_name(f"kb-layers-int8-{digest}.onnx")
+    return _kept(target, quantise, shares=exported)
 
 
 def _no_preprocessing_advice(record: logging.LogRecord) -> bool:
@@ -331,12 +333,13 @@ def _no_preprocessing_advice(record: logging.LogRecord) -> bool:
 
 
 @contextmanager
-def _kept(target: Path, make: Callable[[Path], None]) -> Iterator[Path]:
+def _kept(target: Path, make: Callable[[Path], None], shares: Path | None = None) -> Iterator[Path]:
     """``target``, an ONNX file that ``make(path)`` writes: the one already there, else made
     now, into ``target``'s folder when it can be written, else into a temporary folder removed
     after loading.
 
-    Its weights are in a file of their own beside it (``_move_weights_out``). Workers starting
+    Its weights are in a file of their own beside it (``_move_weights_out``), but for those
+    that ``shares``, an ONNX file in the same folder, already keeps apart. Workers starting
     together make it one at a time (a lock file); each file is written under a temporary name
     and renamed, the weights first, so a crash never leaves a half-written file."""
     import fcntl
@@ -346,13 +349,13 @@ def _kept(target: Path, make: Callable[[Path], None]) -> Iterator[Path]:
             with (target.parent / ".kb-layers.lock").open("a") as lock:
                 fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
                 if not target.is_file():  # another worker may have made it meanwhile
-                    _write_kept(target, make)
+                    _write_kept(target, make, shares)
                     _remove_outdated(target)
         except OSError:  # a folder this process cannot write: made for it alone
             with tempfile.TemporaryDirectory(prefix="kb-layers-") as scratch:
                 path = Path(scratch) / target.name
                 make(path)
-                _move_weights_out(path, path.with_suffix(WEIGHTS_SUFFIX))
+                _move_weights_out(path, path.with_suffix(WEIGHTS_SUFFIX), shares=shares)
                 yield path
             return
     yield target
@@ -370,7 +373,7 @@ def _remove_outdated(target: Path) -> None:
             path.unlink(missing_ok=True)
 
 
-def _write_kept(target: Path, make: Callable[[Path], None]) -> None:
+def _write_kept(target: Path, make: Callable[[Path], None], shares: Path | None) -> None:
     """``make``'s file at ``target`` and its weights beside it, each written under a temporary
     name and renamed into place, the weights first."""
     handle, name = tempfile.mkstemp(dir=target.parent, prefix=".kb-layers-", suffix=".onnx")
@@ -379,7 +382,7 @@ def _write_kept(target: Path, make: Callable[[Path], None]) -> None:
     try:
         make(temporary)
         weights = _move_weights_out(
-            temporary, target.with_suffix(WEIGHTS_SUFFIX), temporary.with_suffix(".tmp")
+            temporary, target.with_suffix(WEIGHTS_SUFFIX), temporary.with_suffix(".tmp"), shares
         )
         for path in (weights, temporary):
             os.chmod(path, 0o644)  # as readable as the model's other files
@@ -395,7 +398,9 @@ PAGE = 4096  # weights start on a page: ONNX Runtime maps them from the file onl
 WEIGHTS_APART_BYTES = 1024  # smaller tensors (biases, norms) stay in the graph file
 
 
-def _move_weights_out(model: Path, final: Path, write_to: Path | None = None) -> Path:
+def _move_weights_out(
+    model: Path, final: Path, write_to: Path | None = None, shares: Path | None = None
+) -> Path:
     """Move ``model``'s weights into a file of their own (``final``; written at ``write_to``
     when that is given, to be renamed), each on a page boundary, and rewrite ``model`` to
     refer to them. Why: ONNX Runtime then maps them from that file instead of copying them
@@ -404,14 +409,30 @@ def _move_weights_out(model: Path, final: Path, write_to: Path | None = None) ->
     470), those are the pages around the rows of the tokens seen so far (the kernel maps
     16 pages a fault). A session alone held 564 MB with the weights in the graph file, 148 MB
     with them apart (ad hoc, VmRSS after a few passes), and the mapped pages are the page
-    cache, shared by the workers and given back under memory pressure."""
+    cache, shared by the workers and given back under memory pressure.
+
+    ``shares``: an ONNX file in the same folder whose weights are apart already; a tensor that
+    is there byte for byte is referred to there instead of copied. The int8 copy of the
+    export keeps the export's token-embedding table and attention weights so: one copy on
+    disk, and one in the page cache for the questions' and the passages' sessions."""
     import onnx
     from onnx.external_data_helper import set_external_data
 
     proto = onnx.load(str(model))
+    there = _apart(shares) if shares is not None else {}
     with (write_to or final).open("wb") as out:
         for tensor in proto.graph.initializer:
             if len(tensor.raw_data) < WEIGHTS_APART_BYTES:
+                continue
+            file, offset = _same_bytes(
+                model.parent if shares is None else shares.parent,
+                there.get(len(tensor.raw_data), []),
+                tensor.raw_data,
+            )
+            if file:
+                set_external_data(tensor, file, offset=offset, length=len(tensor.raw_data))
+                tensor.ClearField("raw_data")
+                tensor.data_location = onnx.TensorProto.EXTERNAL
                 continue
             out.write(b"\0" * (-out.tell() % PAGE))
             offset = out.tell()
@@ -421,6 +442,31 @@ def _move_weights_out(model: Path, final: Path, write_to: Path | None = None) ->
             tensor.data_location = onnx.TensorProto.EXTERNAL
     onnx.save_model(proto, str(model))
     return write_to or final
+
+
+def _apart(model: Path) -> dict[int, list[tuple[str, int]]]:
+    """``model``'s weights kept apart, by length: their file's name and offset."""
+    import onnx
+
+    found: dict[int, list[tuple[str, int]]] = {}
+    for tensor in onnx.load(str(model), load_external_data=False).graph.initializer:
+        entry = {e.key: e.value for e in tensor.external_data}
+        if tensor.data_location == onnx.TensorProto.EXTERNAL and "offset" in entry:
+            found.setdefault(int(entry["length"]), []).append(
+                (entry["location"], int(entry["offset"]))
+            )
+    return found
+
+
+def _same_bytes(folder: Path, candidates: list[tuple[str, int]], data: bytes) -> tuple[str, int]:
+    """The first of ``candidates`` (a file in ``folder`` and an offset) holding ``data``, or
+    ("", -1)."""
+    for file, offset in candidates:
+        with (folder / file).open("rb") as weights:
+            weights.seek(offset)
+            if weights.read(len(data)) == data:
+                return file, offset
+    return "", -1
 
 
 def _export(transformer: Any, tokenizer: Any, path: Path) -> None:

@@ -55,10 +55,11 @@ class Settings(BaseSettings):
         description="The number format of the model's transformer pass. 'bfloat16' is about 1.5 "
         "times as fast on a CPU that computes it natively (AVX512-BF16 or AMX) for the same "
         "ranking (allegro test-B nDCG@10 0.7412 against 0.7413), but slower where torch emulates "
-        "it; 'auto' takes bfloat16 only where the CPU has it. 'int8' (with KB_MODEL_RUNTIME=onnx): "
-        "questions with int8 weights, about twice as fast again on a CPU with 8-bit dot products "
-        "(AVX512-VNNI, AVX-VNNI), passages and so the index in float32 (allegro test-B nDCG@10 "
-        "0.7422). README, Benchmarks: what it changes under load.",
+        "it; 'auto' takes bfloat16 only where the CPU has it. 'int8' (with "
+        "KB_MODEL_RUNTIME=onnx): questions with int8 feed-forward weights, about 1.6 times as "
+        "fast again on a CPU with 8-bit dot products (AVX512-VNNI, AVX-VNNI); passages, and so "
+        "the index, in float32 (allegro test-B nDCG@10 0.7408). README: Retrieval quality, "
+        "and Benchmarks for what each changes under load.",
     )
     model_runtime: Literal["torch", "onnx"] = Field(
         "torch",
