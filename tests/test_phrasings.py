@@ -190,7 +190,11 @@ def test_masked_digits_and_no_customer_id_reach_storage(kb: Api) -> None:
     with Session(kb.app.state.engine) as session:
         rows = session.execute(text("SELECT * FROM phrasing")).mappings().all()
     assert len(rows) == 1
-    stored = " ".join(str(v) for k, v in rows[0].items() if k != "vector")
+    # Every stored value but the vector and the time, and the answer's id (a random UUID):
+    # those may hold "234" by chance (a UUID did once, failing CI).
+    assert rows[0]["answer_id"] == answer["answer_id"]
+    skipped = ("vector", "created_at", "answer_id")
+    stored = " ".join(str(v) for k, v in rows[0].items() if k not in skipped)
     assert rows[0]["text"] == "roaming outside the EU zorblax, I am [email], account #, call #"
     for secret in ("anna", "example.com", "9876543210", "234", "cust-4242"):
         assert secret not in stored
