@@ -305,10 +305,9 @@ def _quantised(exported: Path) -> AbstractContextManager[Path]:
     stamp += "\0shares the export's weights"
     digest = hashlib.sha256(stamp.encode()).hexdigest()[:16]
 
-    graph = onnx.load(str(exported), load_external_data=False).graph
-    kept = [n.name for n in graph.node if n.op_type == "MatMul" and INT8_KEEPS_FLOAT in n.name]
-
-    def quantise(path: Path) -> None:
+    def quantise(path: Path) -> None:  # only when the copy is not there yet
+        graph = onnx.load(str(exported), load_external_data=False).graph
+        kept = [n.name for n in graph.node if n.op_type == "MatMul" and INT8_KEEPS_FLOAT in n.name]
         root = logging.getLogger()
         root.addFilter(_no_preprocessing_advice)
         try:
@@ -424,13 +423,9 @@ def _move_weights_out(
         for tensor in proto.graph.initializer:
             if len(tensor.raw_data) < WEIGHTS_APART_BYTES:
                 continue
-            file, offset = _same_bytes(
-                model.parent if shares is None else shares.parent,
-                there.get(len(tensor.raw_data), []),
-                tensor.raw_data,
-            )
-            if file:
-                set_external_data(tensor, file, offset=offset, length=len(tensor.raw_data))
+            file, offset = _same_bytes(there.get(len(tensor.raw_data), []), tensor.raw_data)
+            if file is not None:  # in the same folder: referred to by its name
+                set_external_data(tensor, file.name, offset=offset, length=len(tensor.raw_data))
                 tensor.ClearField("raw_data")
                 tensor.data_location = onnx.TensorProto.EXTERNAL
                 continue
@@ -444,29 +439,28 @@ def _move_weights_out(
     return write_to or final
 
 
-def _apart(model: Path) -> dict[int, list[tuple[str, int]]]:
-    """``model``'s weights kept apart, by length: their file's name and offset."""
+def _apart(model: Path) -> dict[int, list[tuple[Path, int]]]:
+    """``model``'s weights kept apart, by length: their file and offset."""
     import onnx
 
-    found: dict[int, list[tuple[str, int]]] = {}
+    found: dict[int, list[tuple[Path, int]]] = {}
     for tensor in onnx.load(str(model), load_external_data=False).graph.initializer:
         entry = {e.key: e.value for e in tensor.external_data}
         if tensor.data_location == onnx.TensorProto.EXTERNAL and "offset" in entry:
             found.setdefault(int(entry["length"]), []).append(
-                (entry["location"], int(entry["offset"]))
+                (model.parent / entry["location"], int(entry["offset"]))
             )
     return found
 
 
-def _same_bytes(folder: Path, candidates: list[tuple[str, int]], data: bytes) -> tuple[str, int]:
-    """The first of ``candidates`` (a file in ``folder`` and an offset) holding ``data``, or
-    ("", -1)."""
+def _same_bytes(candidates: list[tuple[Path, int]], data: bytes) -> tuple[Path | None, int]:
+    """The first of ``candidates`` (a file and an offset) holding ``data``, or (None, -1)."""
     for file, offset in candidates:
-        with (folder / file).open("rb") as weights:
+        with file.open("rb") as weights:
             weights.seek(offset)
             if weights.read(len(data)) == data:
                 return file, offset
-    return "", -1
+    return None, -1
 
 
 def _export(transformer: Any, tokenizer: Any, path: Path) -> None:
