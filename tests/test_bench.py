@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -263,6 +264,61 @@ def _check_load_report(report: dict[str, Any], targets: int) -> None:
     lowest, highest = (p50 - 0.05) / (floor + 0.05), (p50 + 0.05) / max(floor - 0.05, 1e-3)
     assert lowest - 0.01 <= report["ratio_p50"] <= highest + 0.01, (lowest, highest)
     assert len(report["targets"]) == targets
+    # one at a time at the open loop's pace: in process, and over HTTP (its errors counted)
+    assert report["paced_every_ms"] == pytest.approx(
+        1000 * (report["workers"] or targets) / report["offered_rps"], rel=0.01
+    )
+    assert report["floor_paced_p50_ms"] > 0 and report["lone_p50_ms"] > 0
+    paced = report["floor_paced_p50_ms"]
+    lowest, highest = (p50 - 0.05) / (paced + 0.05), (p50 + 0.05) / max(paced - 0.05, 1e-3)
+    assert lowest - 0.01 <= report["ratio_p50_paced"] <= highest + 0.01, (lowest, highest)
+
+
+def test_paced_questions_arrive_as_poisson_never_two_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from kb_service.bench import load
+
+    clock = [100.0]
+    monkeypatch.setattr("kb_service.bench.load.time.perf_counter", lambda: clock[0])
+    arrivals = load._arrivals(10.0)
+    starts = []
+    for _ in range(2000):
+        starts.append(next(arrivals))
+        clock[0] = starts[-1] + 0.001  # each question done 1 ms after its start
+    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+    assert min(gaps) > 0 and sum(gaps) / len(gaps) == pytest.approx(0.1, rel=0.1)
+    # a question that overran its gap: the next one starts when it is done, not earlier
+    clock[0] = starts[-1] + 60.0
+    assert next(arrivals) == clock[0]
+    assert next(load._arrivals(None)) == 0.0  # back to back
+
+
+def test_the_load_report_splits_the_open_loops_p50_into_its_parts() -> None:
+    from kb_service.bench.load import LoadReport, Phase
+
+    report = LoadReport(
+        targets=["127.0.0.1:1"],
+        workers=2,
+        threads_per_worker=1,
+        concurrency=8,
+        floor_before_ms=[30.0],
+        floor_after_ms=[30.0],
+        closed=Phase(1.0, latencies_ms=[50.0] * 40),
+        open=Phase(1.0, latencies_ms=[60.0] * 20),
+        offered_rps=20.0,
+        paced_rps=10.0,
+        floor_paced_ms=[33.0],
+        lone=Phase(1.0, latencies_ms=[40.0] * 5, errors=Counter({"HTTP 500": 1})),
+    )
+    j = report.as_json()
+    assert j["ratio_p50"] == 2.0 and j["ratio_p50_paced"] == pytest.approx(60 / 33, abs=0.01)
+    assert j["paced_every_ms"] == 100.0 and j["lone_p50_ms"] == 40.0
+    assert j["errors"] == 1 and j["error_kinds"] == {"HTTP 500": 1}  # the lone answers' too
+    assert (
+        "open loop p50 60.0 ms = floor 30.0 + machine idling between questions +3.0 "
+        "+ the service, one answer at a time +7.0 + answers at once (queueing, contention) +20.0"
+    ) in report.as_text()
 
 
 @pytest.mark.slow

@@ -15,6 +15,21 @@ channels, real ``POST /v1/answers`` with a real agent key):
   full: what latency a customer sees at a sensible load. ``ratio_p50``/``ratio_p99`` are its
   p50 and p99 over the floor's p50.
 
+Two more measurements split the open loop's latency into where it goes. Both run one question at
+a time **at the open loop's pace** (Poisson arrivals at its rate per worker), so the machine
+idles between questions as it does under the open loop, where the floor's questions run back to
+back:
+
+- the **paced floor** (``floor_paced_p50_ms``): encoding plus search in this process again. On a
+  virtual machine a core that idles is halted and handed back to the host, and the first
+  milliseconds after it wakes run on cold caches: on the development machine the same answer
+  took 29.6 ms back to back and 45.7 ms with 0.2 s between questions, and a 401 took 0.76 ms
+  and 2.44 ms. That is the machine, not the service; the open loop pays it too;
+- **lone answers** (``lone_p50_ms``): the same pace over HTTP to the service, never two at once:
+  what the service adds to the paced floor with no other request to share the cores with
+  (HTTP, key check, thread hops, ledger). The open loop's p50 beyond that is what concurrent
+  requests cost each other (queueing for an encoder, batches, contention for the cores).
+
 Without ``--url`` the service is ``kb serve`` in a child process (``--workers`` of them, by default
 one per core, each with ``KB_TORCH_THREADS`` or its share of the cores) on the
 demo content in a temporary data dir; the load comes from this process over HTTP/1.1 with the
@@ -63,6 +78,7 @@ CHANNELS = ("chat", "email", "phone", "social")
 CONCURRENCY = 8
 OPEN_LOOP_SHARE = 0.5  # of rps_max
 FLOOR_ROUNDS = 3  # times each question is timed for the floor (after one untimed round)
+PACED_ROUNDS = 2  # times each question is timed at the open loop's pace (floor, lone answers)
 WARM_UP_S = 3.0  # closed-loop traffic before anything is measured (not counted)
 REQUEST_TIMEOUT_S = 30.0
 STARTUP_TIMEOUT_S = 600.0
@@ -106,6 +122,9 @@ class LoadReport:
     closed: Phase
     open: Phase
     offered_rps: float
+    paced_rps: float  # the open loop's arrivals per worker: the pace of the two below
+    floor_paced_ms: list[float]  # encoding + search in process, one at a time at that pace
+    lone: Phase  # answers over HTTP, one at a time at that pace
 
     @property
     def floor_p50_ms(self) -> float:
@@ -114,6 +133,7 @@ class LoadReport:
 
     def as_json(self) -> dict[str, Any]:
         floor = self.floor_p50_ms
+        paced = percentile(self.floor_paced_ms, 0.5)
         return {
             "targets": self.targets,
             "workers": self.workers,
@@ -134,11 +154,21 @@ class LoadReport:
             "p99_ms": self.open.p(0.99),
             "ratio_p50": round(self.open.p(0.5) / floor, 2) if floor else None,
             "ratio_p99": round(self.open.p(0.99) / floor, 2) if floor else None,
-            "requests": len(self.closed.latencies_ms) + len(self.open.latencies_ms),
-            "errors": self.closed.errors.total() + self.open.errors.total(),
-            "error_kinds": dict(self.closed.errors + self.open.errors),
+            "paced_every_ms": round(1000 / self.paced_rps, 1) if self.paced_rps else None,
+            "floor_paced_p50_ms": round(paced, 1),
+            "lone_p50_ms": self.lone.p(0.5),
+            "lone_p99_ms": self.lone.p(0.99),
+            "ratio_p50_paced": round(self.open.p(0.5) / paced, 2) if paced else None,
+            "ratio_p99_paced": round(self.open.p(0.99) / paced, 2) if paced else None,
+            "requests": sum(len(p.latencies_ms) for p in self._phases),
+            "errors": sum(p.errors.total() for p in self._phases),
+            "error_kinds": dict(sum((p.errors for p in self._phases), Counter[str]())),
             "open_server_ms": self.open.server_means(),
         }
+
+    @property
+    def _phases(self) -> tuple[Phase, ...]:
+        return self.closed, self.open, self.lone
 
     def as_text(self) -> str:
         j = self.as_json()
@@ -181,12 +211,35 @@ class LoadReport:
             if j["floor_rps"]
             else "no floor measured"
         )
+        if j["paced_every_ms"]:
+            lines.append(
+                f"at the open loop's pace (a question every {j['paced_every_ms']} ms per worker, "
+                f"one at a time): floor p50 {j['floor_paced_p50_ms']} ms, answers over HTTP "
+                f"p50 {j['lone_p50_ms']} ms; open loop over that floor: p50 "
+                f"x{j['ratio_p50_paced']}, p99 x{j['ratio_p99_paced']}"
+            )
+            lines.append(_split(j))
         if j["open_server_ms"]:
             steps = ", ".join(f"{k} {v}" for k, v in j["open_server_ms"].items())
             lines.append(f"open loop, mean ms per answer (Server-Timing): {steps}")
         if j["error_kinds"]:
             lines.append("errors: " + ", ".join(f"{k} {v}" for k, v in j["error_kinds"].items()))
         return "\n".join(lines)
+
+
+def _split(j: dict[str, Any]) -> str:
+    """The open loop's p50 as the floor plus what each step of the measurement adds to it."""
+    floor, paced, lone, p50 = (
+        j["floor_p50_ms"],
+        j["floor_paced_p50_ms"],
+        j["lone_p50_ms"],
+        j["p50_ms"],
+    )
+    return (
+        f"open loop p50 {p50} ms = floor {floor} + machine idling between questions "
+        f"{paced - floor:+.1f} + the service, one answer at a time {lone - paced:+.1f} "
+        f"+ answers at once (queueing, contention) {p50 - lone:+.1f}"
+    )
 
 
 def run_load_bench(
@@ -209,11 +262,14 @@ def run_load_bench(
             update={"data_dir": Path(tmp) / "data", "database_url": None, "workers": workers or 1}
         )
         questions, local_key = _prepare(settings, dataset)
-        floor_before = _measure_floor(settings, questions)
+        (floor_before,) = _measure_floor(settings, questions, paces=[None])
         with _targets(settings, urls, workers or 1, Path(tmp) / "server.log") as targets:
             load = _Load(targets, key or local_key, questions, concurrency)
             closed, open_, offered = asyncio.run(load.run(seconds))
-        floor_after = _measure_floor(settings, questions)  # a service of our own has stopped
+            paced_rps = offered / (workers or len(targets))
+            lone = asyncio.run(load.lone(paced_rps, PACED_ROUNDS * len(questions)))
+        # a service of our own has stopped: the floor again, then at the open loop's pace
+        floor_after, floor_paced = _measure_floor(settings, questions, paces=[None, paced_rps])
     return LoadReport(
         targets=[f"{host}:{port}" for host, port in targets],
         workers=workers,
@@ -224,6 +280,9 @@ def run_load_bench(
         closed=closed,
         open=open_,
         offered_rps=offered,
+        paced_rps=paced_rps,
+        floor_paced_ms=floor_paced,
+        lone=lone,
     )
 
 
@@ -238,24 +297,49 @@ def _prepare(settings: Settings, dataset: Path) -> tuple[list[str], str]:
     return questions, key
 
 
-def _measure_floor(settings: Settings, questions: list[str]) -> list[float]:
-    """Each question through encoding + search, one at a time, as the answer path calls it."""
+def _measure_floor(
+    settings: Settings, questions: list[str], *, paces: list[float | None]
+) -> list[list[float]]:
+    """Each question through encoding + search, one at a time, as the answer path calls it:
+    per pace, back to back (None) or at that many questions a second (Poisson arrivals, as
+    the open loop's; a question starts at its arrival, or when the one before it is done).
+    One model load for all of them."""
     use_threads(settings.threads_per_worker)
     engine = make_engine(settings)
     model = settings.load_embedder()
     index = IndexService(settings, engine, model)
     index.start()  # builds the index into the data dir; the served workers then load it
-    timings: list[float] = []
-    for rounds in range(FLOOR_ROUNDS + 1):
-        for question in questions:
-            started = time.perf_counter()
-            index.search(question, locale=None, limit=4, include_internal=True)
-            if rounds:
-                timings.append((time.perf_counter() - started) * 1000)
+    results: list[list[float]] = []
+    for pace in paces:
+        rounds = FLOOR_ROUNDS if pace is None else PACED_ROUNDS
+        arrivals = _arrivals(pace)
+        timings: list[float] = []
+        for round_ in range(rounds + 1):
+            for question in questions:
+                if round_:  # the untimed round warms up, back to back
+                    time.sleep(max(0.0, next(arrivals) - time.perf_counter()))
+                started = time.perf_counter()
+                index.search(question, locale=None, limit=4, include_internal=True)
+                if round_:
+                    timings.append((time.perf_counter() - started) * 1000)
+        results.append(timings)
     engine.dispose()
     del index, model
     gc.collect()
-    return timings
+    return results
+
+
+def _arrivals(rate: float | None) -> Iterator[float]:
+    """When to start the next question (a ``time.perf_counter()`` instant), asked once the one
+    before is done: an exponential gap (Poisson arrivals at ``rate`` a second, the same pattern
+    every run) after the previous start, or at once if that has passed. Without a rate, at once.
+    """
+    draws = random.Random(15)
+    at = time.perf_counter()
+    while True:
+        if rate:
+            at = max(at + draws.expovariate(rate), time.perf_counter())
+        yield at if rate else 0.0
 
 
 @contextmanager
@@ -351,10 +435,26 @@ class _Load:
         closed = await self._closed(seconds)
         offered = closed.rps * OPEN_LOOP_SHARE
         open_ = await self._open(seconds, offered)
-        for connections in self.idle.values():
-            for conn in connections:
-                conn.close()
+        self._close_idle()
         return closed, open_, offered
+
+    async def lone(self, rate: float, count: int) -> Phase:
+        """``count`` questions at ``rate`` a second (Poisson), never two at once: each is sent at
+        its arrival or when the answer before it is in, and timed from its sending."""
+        phase = Phase(0.0)
+        started = time.perf_counter()
+        arrivals = _arrivals(rate)
+        for _ in range(count):
+            await asyncio.sleep(max(0.0, next(arrivals) - time.perf_counter()))
+            await self._ask(phase, time.perf_counter())
+        phase.seconds = time.perf_counter() - started
+        self._close_idle()
+        return phase
+
+    def _close_idle(self) -> None:
+        for connections in self.idle.values():
+            while connections:
+                connections.popleft().close()
 
     async def _closed(self, seconds: float) -> Phase:
         phase = Phase(seconds)
