@@ -202,6 +202,12 @@ class Settings(BaseSettings):
     min_confidence_phone: float = MIN_CONFIDENCE["phone"]
     min_confidence_social: float = MIN_CONFIDENCE["social"]
     log_level: str = "INFO"
+    access_log: bool = Field(
+        True,
+        description="A line per request on the server's output (uvicorn's access log). Off "
+        "where a proxy in front logs the requests: each line is written by the event loop "
+        "that also reads and answers them.",
+    )
     widgets_dir: Path = Field(
         default_factory=_default_widgets_dir,
         description="The channel tools served at /widgets; default widgets/ beside the package.",

@@ -43,7 +43,7 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
     if workers == 1:
         from kb_service.main import create_app
 
-        uvicorn.run(create_app(settings), host=host, port=port)
+        uvicorn.run(create_app(settings), host=host, port=port, access_log=settings.access_log)
         return
     # The workers read their settings from the same KB_ environment (create_app() with none).
     config = uvicorn.Config(
@@ -52,6 +52,7 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
         host=host,
         port=port,
         workers=workers,
+        access_log=settings.access_log,
         # A worker answers the supervisor's pings only once its imports are done (torch takes
         # seconds on a busy machine); uvicorn's 5 s would kill and restart it during start-up.
         timeout_worker_healthcheck=WORKER_PING_TIMEOUT_S,

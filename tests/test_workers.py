@@ -165,3 +165,23 @@ def test_connections_opened_together_spread_over_both_workers_also_after_one_die
             client.close()
     finally:
         server.stop()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_the_access_log_is_a_setting(tmp_path: Path, workers: str) -> None:
+    """KB_ACCESS_LOG=false: no line per request, where it is on by default (one or more
+    workers); the start-up lines stay."""
+    data_dir = tmp_path / "data"
+    url = f"sqlite:///{data_dir / 'kb.sqlite3'}"
+    kb(url, data_dir, "import", str(_write(tmp_path / "one", "pay-bill", "Paying", "By card.")))
+    for access_log, expected in (("true", 1), ("false", 0)):
+        server = Replica(f"log-{access_log}", url, data_dir, KB_WORKERS=workers)
+        server.extra["KB_ACCESS_LOG"] = access_log
+        server.start(wait=120)
+        try:
+            wait_until(lambda s=server: _all_workers_started(s, int(workers)), 120, every=0.2)
+            assert httpx.get(f"{server.base}/v1/healthz-missing", timeout=5).status_code == 404
+        finally:
+            server.stop()
+        assert server.log.read_text().count('"GET /v1/healthz-missing HTTP/1.1" 404') == expected

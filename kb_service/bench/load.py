@@ -358,6 +358,8 @@ def _targets(
         "KB_EMBEDDING_MODEL": settings.embedding_model,
         "KB_WORKERS": str(workers),
         "KB_LOG_LEVEL": "WARNING",
+        # a line per answer is work beside the answer, off unless asked for (README)
+        "KB_ACCESS_LOG": os.environ.get("KB_ACCESS_LOG", "false"),
     }
     command = [sys.executable, "-c", "from kb_service.cli import main; main()", "serve"]
     with open(log, "wb") as out:
