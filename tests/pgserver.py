@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 
 
 def pg_bin() -> Path:
@@ -110,13 +111,17 @@ class PgServer:
         """A new database (a copy of ``template`` when given); returns its SQLAlchemy URL."""
         name = name or f"kb_{os.getpid()}_{next(self._names)}"
         with self._admin() as conn:
-            source = f" TEMPLATE {template}" if template else ""
-            conn.execute(f"CREATE DATABASE {name}{source}")  # type: ignore[arg-type]
+            create = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+            if template:
+                create = sql.SQL("{} TEMPLATE {}").format(create, sql.Identifier(template))
+            conn.execute(create)
         return self.url(name)
 
     def drop_database(self, name: str) -> None:
         with self._admin() as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")  # type: ignore[arg-type]
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
 
     def cleanup(self) -> None:
         try:
