@@ -15,8 +15,10 @@ it: two encoders behind one queue, not two queues of one.
 
 The queue is a Unix datagram socket pair made before the workers start and inherited by them:
 the kernel hands each datagram to exactly one receiver, so there is no lock that a crashed
-worker could leave held. Answers go back to the asking process's own datagram socket. Messages
-are JSON and raw float32 (never pickle: a local socket is not a place to run code from).
+worker could leave held. Answers go straight back to the asking thread's own datagram socket,
+on which it waits: no thread in between to wake and hand them on (each such wake-up, under load,
+waits for a core). Messages are JSON and raw float32 (never pickle: a local socket is not a
+place to run code from).
 
 Batched and single encodings agree to rounding (1e-5 in float32, 2e-3 in bfloat16): padded
 positions are masked out of the attention and of the pooling (``tests/test_batching.py`` checks
@@ -35,7 +37,7 @@ import struct
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -83,8 +85,6 @@ class EncodeQueue:
 
 @dataclass
 class _Job:
-    texts: list[str]
-    done: threading.Event = field(default_factory=threading.Event)
     result: Embedded | None = None
     failed: bool = False  # the encoder's model call raised: the asker tries its own model
     encode_ms: float = 0.0  # the model call it was in (indexer.timing)
@@ -114,11 +114,11 @@ class BatchingEmbedder(WrappedEmbedder):
         self._owns_queue = queue is None  # closed on stop(), made again on the next question
         self.queue = queue or EncodeQueue()
         self.batches = 0  # model calls this process made for questions (tests, benches)
-        self._pending: dict[int, _Job] = {}
+        self._pending: dict[int, socket.socket] = {}  # questions waiting, by id: their askers
         self._ids = itertools.count(1)
-        self._replies: socket.socket | None = None  # answers to this process's questions
+        self._askers = threading.local()  # .socket: the thread's own, its answers come to it
+        self._asker_sockets: set[socket.socket] = set()  # all of them, for stop()
         self._answers_out: socket.socket | None = None  # this encoder's answers to any process
-        self._address = b""
         self._threads: list[threading.Thread] = []
         self._stopping = threading.Event()
         self._wake_r, self._wake_w = -1, -1
@@ -129,21 +129,23 @@ class BatchingEmbedder(WrappedEmbedder):
             return self.inner.embed(texts, kind)
         self.start()
         job_id = next(self._ids)
-        job = _Job(list(texts))
-        message = json.dumps({"r": self._address.hex(), "i": job_id, "t": job.texts}).encode()
         asked = time.perf_counter()
-        self._pending[job_id] = job
+        job: _Job | None = None
         try:
+            asker = self._asker_socket()
+            address = asker.getsockname()
+            message = json.dumps({"r": address.hex(), "i": job_id, "t": list(texts)}).encode()
             if len(message) > MAX_JOB_BYTES:
                 raise OSError("too large for the shared queue")
+            self._pending[job_id] = asker
             self.queue.sender.send(message)
-            answered = job.done.wait(ORPHAN_TIMEOUT_S)
+            job = self._answer_to(asker, job_id)
         except OSError:
-            answered = False
+            pass
         finally:
             self._pending.pop(job_id, None)
-        if not answered or job.failed or job.result is None:
-            if not answered:
+        if job is None or job.failed or job.result is None:
+            if job is None:
                 _log.warning("question %d got no encoder's answer; encoding it here", job_id)
             return self.inner.embed(texts, kind)  # raises the model's own error, if any
         # this thread's request timings (the encoder threads add none)
@@ -152,47 +154,74 @@ class BatchingEmbedder(WrappedEmbedder):
         return job.result
 
     def stop(self) -> None:
-        """End this process's encoder and reply threads (questions asked later start them
-        again). A batch being encoded is finished and answered first."""
+        """End this process's encoder (questions asked later start it again). A batch being
+        encoded is finished and answered first; askers still waiting encode theirs themselves."""
         with self._start_lock:
             if not self._threads:
                 return
             self._stopping.set()
             os.write(self._wake_w, b"x")
-            assert self._replies is not None
-            self._replies.shutdown(socket.SHUT_RDWR)
             for thread in self._threads:
                 thread.join()
-            self._replies.close()
+            for asker in self._asker_sockets:
+                asker.shutdown(socket.SHUT_RDWR)  # a thread waiting on it hears the end
+                asker.close()
+            self._asker_sockets.clear()
             assert self._answers_out is not None
             self._answers_out.close()
             os.close(self._wake_r)
             os.close(self._wake_w)
-            self._threads, self._replies, self._answers_out = [], None, None
+            self._threads, self._answers_out = [], None
             self._stopping.clear()
             if self._owns_queue:
                 self.queue.close()
 
     def start(self) -> None:
-        """Start this process's encoder (it takes any worker's questions, so a server starts it
-        at once, not at its own first question) and the thread that receives answers."""
+        """Start this process's encoder: it takes any worker's questions, so a server starts it
+        at once, not at its own first question."""
         with self._start_lock:
             if self._threads:
                 return
             if self._owns_queue and self.queue.sender.fileno() == -1:
                 self.queue = EncodeQueue()
-            self._replies = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-            # An abstract address (Linux): nothing on disk to clean up when a worker dies.
-            self._replies.bind(b"\0kb-encode-%d-%s" % (os.getpid(), os.urandom(6).hex().encode()))
-            self._address = self._replies.getsockname()
             self._answers_out = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
             self._wake_r, self._wake_w = os.pipe()
             self._threads = [
-                threading.Thread(target=self._encode_loop, name="kb-encoder", daemon=True),
-                threading.Thread(target=self._reply_loop, name="kb-encode-replies", daemon=True),
+                threading.Thread(target=self._encode_loop, name="kb-encoder", daemon=True)
             ]
             for thread in self._threads:
                 thread.start()
+
+    # The asking side: each thread waits for its answers on a socket of its own.
+
+    def _asker_socket(self) -> socket.socket:
+        asker: socket.socket | None = getattr(self._askers, "socket", None)
+        if asker is None or asker.fileno() == -1:  # new thread, or closed by stop()
+            asker = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            # An abstract address (Linux): nothing on disk to clean up when a worker dies.
+            asker.bind(b"\0kb-encode-%d-%s" % (os.getpid(), os.urandom(6).hex().encode()))
+            with self._start_lock:
+                self._asker_sockets.add(asker)
+            self._askers.socket = asker
+        return asker
+
+    def _answer_to(self, asker: socket.socket, job_id: int) -> _Job | None:
+        """The answer to ``job_id``, or None after ``ORPHAN_TIMEOUT_S`` or on stop(). An answer
+        to an earlier question of this thread, one it gave up on, is dropped."""
+        deadline = time.monotonic() + ORPHAN_TIMEOUT_S
+        while (left := deadline - time.monotonic()) > 0:
+            asker.settimeout(left)
+            data = asker.recv(1 << 20)  # TimeoutError (an OSError) at the deadline
+            if not data:
+                return None  # shut down by stop()
+            try:
+                answered, job = _read_reply(data, self.dimension)
+            except (ValueError, struct.error):
+                _log.warning("dropped a malformed encoder reply")
+                continue
+            if answered == job_id:
+                return job
+        return None
 
     # The encoder: takes questions from the shared queue, whoever asked them.
 
@@ -273,28 +302,6 @@ class BatchingEmbedder(WrappedEmbedder):
                 pass
             start = end
 
-    # The asking side: answers from any process's encoder, handed to the waiting callers.
-
-    def _reply_loop(self) -> None:
-        assert self._replies is not None
-        while not self._stopping.is_set():
-            try:
-                data = self._replies.recv(1 << 20)
-            except OSError:
-                return
-            if not data:
-                continue
-            try:
-                job_id, job = _read_reply(data, self.dimension)
-            except (ValueError, struct.error):
-                _log.warning("dropped a malformed encoder reply")
-                continue
-            pending = self._pending.get(job_id)
-            if pending is not None:
-                pending.result, pending.failed = job.result, job.failed
-                pending.encode_ms = job.encode_ms
-                pending.done.set()
-
 
 def _reply(job_id: int, encode_ms: float, embedded: Embedded | None, start: int, end: int) -> bytes:
     if embedded is None:
@@ -310,7 +317,7 @@ def _reply(job_id: int, encode_ms: float, embedded: Embedded | None, start: int,
 
 def _read_reply(data: bytes, dimension: int) -> tuple[int, _Job]:
     job_id, encode_ms, count, width, has_views = _HEADER.unpack_from(data)
-    job = _Job([], encode_ms=encode_ms)
+    job = _Job(encode_ms=encode_ms)
     if count == 0:
         job.failed = True
         return job_id, job

@@ -4,7 +4,9 @@ encoders of several processes share."""
 
 from __future__ import annotations
 
+import json
 import multiprocessing
+import socket
 import threading
 import time
 from collections.abc import Sequence
@@ -214,4 +216,38 @@ def test_a_question_whose_encoder_died_is_encoded_by_its_asker(
     thief.join()
     assert time.monotonic() - started >= 0.3
     np.testing.assert_array_equal(embedded.vectors, plain.embed_queries(["reset password"]))
+    batcher.stop()
+
+
+def test_answers_come_to_the_asking_thread_and_a_late_one_is_not_taken_for_the_next(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each asking thread waits on a socket of its own (no thread in between). An answer that
+    comes after its asker gave up (``ORPHAN_TIMEOUT_S``) waits on that socket: the thread's
+    next question must not take it for its own."""
+    monkeypatch.setattr(batching, "ORPHAN_TIMEOUT_S", 0.3)
+    plain = HashingEmbedder()
+    batcher = BatchingEmbedder(plain, wait_s=0.0)
+    monkeypatch.setattr(batcher, "_encode_loop", lambda: None)  # the test answers by hand
+    batcher.queue.receiver.setblocking(True)
+    out = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+
+    def answer(vectors_of: str | None = None) -> None:
+        message = json.loads(batcher.queue.receiver.recv(1 << 16))
+        texts = [vectors_of] if vectors_of else message["t"]
+        reply = batching._reply(message["i"], 1.0, plain.embed(texts, "query"), 0, 1)
+        out.sendto(reply, bytes.fromhex(message["r"]))
+
+    # The first question is answered late, and with another question's vectors.
+    late = threading.Thread(target=lambda: (time.sleep(0.5), answer(vectors_of="wrong")))
+    late.start()
+    first = batcher.embed(["reset password"], "query")  # given up on after 0.3 s: encoded here
+    late.join()
+    np.testing.assert_array_equal(first.vectors, plain.embed_queries(["reset password"]))
+    on_time = threading.Thread(target=answer)
+    on_time.start()
+    second = batcher.embed(["pay my bill"], "query")
+    on_time.join()
+    np.testing.assert_array_equal(second.vectors, plain.embed_queries(["pay my bill"]))
+    out.close()
     batcher.stop()
