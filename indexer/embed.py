@@ -20,7 +20,7 @@ from typing import Any, Literal, Protocol, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
-from indexer import timing
+from indexer import cpu, timing
 from indexer.views import VIEW_NAME
 
 Vectors = NDArray[np.float32]
@@ -346,11 +346,7 @@ def resolve_precision(
 
 
 def _native_bfloat16() -> bool:
-    try:  # Linux; elsewhere float32, the safe choice
-        cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return False
-    return re.search(r"\b(avx512_bf16|amx_bf16)\b", cpuinfo) is not None
+    return cpu.has_any("avx512_bf16", "amx_bf16")  # elsewhere float32, the safe choice
 
 
 def load_embedder(

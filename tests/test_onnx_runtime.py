@@ -221,3 +221,43 @@ def test_int8_questions_stay_close_and_passages_stay_float32(real_embedder: Embe
     view_cosines = (ours.views * theirs.views).sum(axis=1)
     assert cosines.min() > 0.98 and view_cosines.min() > 0.97, (cosines, view_cosines)
     assert cosines.max() < 1 - 1e-4, "the questions ran in int8"
+
+
+def test_int8_weights_take_7_bits_on_a_cpu_without_8_bit_dot_products(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without VNNI, ONNX Runtime's int8 products saturate (``views.INT8_EXACT_CPU_FLAGS``):
+    there the weights are quantised to 7 bits, which keeps the layer within rounding of its
+    float32 self, and the copy is named apart from a full one (a model folder can move)."""
+    import onnx
+    import torch
+    from onnx import numpy_helper
+
+    from indexer import cpu
+
+    exact_here = cpu.has_any(*views.INT8_EXACT_CPU_FLAGS)
+    (tmp_path / "model.safetensors").write_bytes(b"weights")
+    batch = _Tiny.tokenizer(["a bb ccc dddd eeeee", "ffffff g hh i jjj"], return_tensors="pt")
+    names = {}
+    for vnni in (True, False):
+        flags = frozenset({"avx2", "avx512_vnni"} if vnni else {"avx2"})
+        monkeypatch.setattr(cpu, "_flags", lambda flags=flags: flags)
+        torch.manual_seed(15)  # the same weights both times: the float32 export is kept
+        module = _Tiny.make()
+        with torch.inference_mode():
+            states = module(batch["input_ids"], batch["attention_mask"], True).hidden_states
+        _, questions = views._onnx_layers(module, _Tiny.tokenizer, tmp_path, int8_questions=True)
+        (quantised,) = tmp_path.glob("kb-layers-int8-*.onnx")
+        names[vnni] = quantised.name
+        weights = [
+            numpy_helper.to_array(t)
+            for t in onnx.load(str(quantised)).graph.initializer
+            if t.name.endswith("_quantized")
+        ]
+        assert weights and all(w.dtype == np.int8 for w in weights)
+        widest = max(int(np.abs(w.astype(np.int32)).max()) for w in weights)
+        assert widest > 64 if vnni else widest <= 64
+        if exact_here or not vnni:  # a full int8 copy saturates where the CPU lacks VNNI
+            last, _ = questions(batch["input_ids"], batch["attention_mask"])
+            np.testing.assert_allclose(last.numpy(), states[-1].numpy(), atol=0.02)
+    assert names[True] != names[False]
