@@ -440,7 +440,8 @@ def bench_load(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Answer throughput and latency over HTTP against the floor (encoding + search alone):
-    a closed loop of 8 clients (rps_max), then Poisson arrivals at half of it."""
+    a closed loop of 8 clients (rps_max), then Poisson arrivals at half of it; then, one at a
+    time at that pace, the floor and lone answers, which split the open loop's p50."""
     from kb_service.bench.load import run_load_bench
 
     configure_logging(logging.WARNING)
