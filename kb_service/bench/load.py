@@ -312,11 +312,11 @@ def _measure_floor(
     results: list[list[float]] = []
     for pace in paces:
         rounds = FLOOR_ROUNDS if pace is None else PACED_ROUNDS
-        arrivals = _arrivals(pace)
+        arrivals = _arrivals(pace) if pace else None
         timings: list[float] = []
         for round_ in range(rounds + 1):
             for question in questions:
-                if round_:  # the untimed round warms up, back to back
+                if round_ and arrivals:  # the untimed round warms up, back to back
                     time.sleep(max(0.0, next(arrivals) - time.perf_counter()))
                 started = time.perf_counter()
                 index.search(question, locale=None, limit=4, include_internal=True)
@@ -329,17 +329,15 @@ def _measure_floor(
     return results
 
 
-def _arrivals(rate: float | None) -> Iterator[float]:
+def _arrivals(rate: float) -> Iterator[float]:
     """When to start the next question (a ``time.perf_counter()`` instant), asked once the one
     before is done: an exponential gap (Poisson arrivals at ``rate`` a second, the same pattern
-    every run) after the previous start, or at once if that has passed. Without a rate, at once.
-    """
+    every run) after the previous start, or at once if that has passed."""
     draws = random.Random(15)
     at = time.perf_counter()
     while True:
-        if rate:
-            at = max(at + draws.expovariate(rate), time.perf_counter())
-        yield at if rate else 0.0
+        at = max(at + draws.expovariate(rate), time.perf_counter())
+        yield at
 
 
 @contextmanager
