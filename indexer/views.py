@@ -7,8 +7,8 @@ allegro_faq is in the README and CHANGELOG); the weight was fixed on test-A, see
 ``indexer.fusion.VIEW_WEIGHT``.
 
 Both vectors come from one forward pass, so the view costs no extra model time. The pass runs
-as a TorchScript trace of the transformer (``_traced``): the same kernels, so the same floats,
-but the whole pass runs in C++ without Python's global lock. Run eagerly, a pass takes and drops
+as a TorchScript trace of the transformer (``_traced``): the same function, but the whole pass
+runs in C++ without Python's global lock. Run eagerly, a pass takes and drops
 that lock between hundreds of small operations, and in a server, where the event loop and the
 request threads of the same process want the lock too, every hand-over waits: a question's
 encoding took twice as long beside a thread busy half the time with Python, and not at all
@@ -193,9 +193,14 @@ def _quiet_tracing() -> Iterator[None]:
 def _traced(transformer: Any, tokenizer: Any) -> Pass:
     """``_layers_module``, traced once at load, or run eagerly where tracing fails (a model
     whose forward branches on its input). Any batch size and length: the trace follows the
-    shapes (``tests/test_views.py`` compares it with the eager pass)."""
+    shapes (``tests/test_views.py`` compares it with the eager pass). Float32 linear layers
+    run on oneDNN with their weights laid out once (``indexer.packed``)."""
     import torch
 
+    from indexer.packed import pack_linear_layers
+
+    if pack_linear_layers(transformer):
+        _give_back_freed_memory()  # the plain weights (~85 MB), freed as each layer was packed
     layers = _layers_module(transformer)
     example = tokenizer(["query: traced once"], return_tensors="pt")
     try:
@@ -492,7 +497,7 @@ def _export(transformer: Any, tokenizer: Any, path: Path) -> None:
 
 
 def _give_back_freed_memory() -> None:
-    """Return the model load's and export's freed buffers to the system: glibc keeps freed
+    """Return the model load's, export's or packing's freed buffers to the system: glibc keeps freed
     heap memory for reuse (a process with the model held 1.32 GB without this, 1.25 GB with
     it; ad hoc, VmRSS). Where there is no glibc, a no-op."""
     import ctypes

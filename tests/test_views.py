@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -69,6 +70,35 @@ def test_the_traced_pass_follows_any_batch_and_length(real_embedder: Embedder) -
     assert tokens["input_ids"].shape[1] == 512
 
 
+def test_float32_linear_layers_run_on_onednn_with_the_plain_layers_results(
+    real_embedder: Embedder,
+) -> None:
+    """``indexer.packed``: no plain ``Linear`` is left in the served float32 pass, and its
+    states are a freshly loaded (unpacked) model's to float32 rounding."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    from indexer import packed
+
+    assert isinstance(real_embedder, SentenceTransformerEmbedder)
+    if rounding_of(real_embedder) != 1e-5 or not packed.available():
+        pytest.skip("float32 on a torch with oneDNN only")
+    encoder = real_embedder._views
+    layers = list(encoder._transformer.modules())
+    assert not any(type(m) is torch.nn.Linear for m in layers)
+    assert sum(m.original_name == "PackedLinear" for m in layers if hasattr(m, "original_name"))
+    plain = SentenceTransformer(str(real_embedder.folder), device="cpu", local_files_only=True)
+    long_text = " ".join(["Roaming w UE jest bezpłatny, ale limit danych zależy od taryfy."] * 30)
+    tokens = encoder._tokenizer(
+        [*TEXTS, long_text], padding=True, truncation=True, max_length=512, return_tensors="pt"
+    )
+    with torch.inference_mode():
+        ours = encoder._layers(tokens["input_ids"], tokens["attention_mask"])
+        theirs = plain[0].auto_model(**tokens, output_hidden_states=True).hidden_states
+    assert torch.allclose(ours[0], theirs[-1], atol=1e-4)
+    assert torch.allclose(ours[1], theirs[-2], atol=1e-4)
+
+
 def test_a_model_the_tracer_cannot_follow_runs_eagerly() -> None:
     """Tracing is an optimisation: a transformer it fails on still encodes, eagerly."""
     import torch
@@ -132,3 +162,38 @@ def test_a_pass_runs_on_the_asking_thread_unless_torch_runs_several(
     finally:
         torch.set_num_threads(threads)
     assert not overlapped[0]
+
+
+def test_a_pass_on_any_thread_runs_on_the_process_s_model_threads(real_embedder: Embedder) -> None:
+    """oneDNN (the packed linear layers) sizes its team by the calling thread's OpenMP setting,
+    which ``torch.set_num_threads`` sets on its own thread only: each thread that runs a pass
+    takes the process's count first (``indexer.embed._threads_here``)."""
+    import ctypes
+    import os
+    import threading
+
+    import torch
+
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("one core: a fresh thread's default is already one thread")
+    maps = Path("/proc/self/maps").read_text().splitlines()
+    gomp = next((line.split()[-1] for line in maps if "libgomp" in line), None)
+    if gomp is None:
+        pytest.skip("torch without GNU OpenMP")
+    omp_get_max_threads = ctypes.CDLL(gomp).omp_get_max_threads
+    threads = torch.get_num_threads()
+    seen: list[int] = []
+
+    def ask() -> None:
+        before = omp_get_max_threads()  # a fresh thread's default: every core
+        real_embedder.embed(["Kje je moj paket?"], "query")
+        seen.extend([before, omp_get_max_threads()])
+
+    torch.set_num_threads(1)
+    try:
+        asker = threading.Thread(target=ask)
+        asker.start()
+        asker.join()
+    finally:
+        torch.set_num_threads(threads)
+    assert seen == [os.cpu_count(), 1]
