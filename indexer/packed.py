@@ -17,10 +17,13 @@ original weights are let go. A torch built without oneDNN keeps its layers as th
 
 from __future__ import annotations
 
+import logging
+
 import torch
 
 # Rows oneDNN lays the weights out for: a hint, any count works (a question has ~20 tokens).
 ROWS_HINT = 32
+_log = logging.getLogger(__name__)
 
 
 class PackedLinear(torch.nn.Module):
@@ -45,16 +48,35 @@ class PackedLinear(torch.nn.Module):
 
 
 def pack_linear_layers(module: torch.nn.Module) -> int:
-    """Replace ``module``'s float32 ``Linear`` layers in place; returns how many."""
+    """Replace ``module``'s float32 ``Linear`` layers in place; returns how many. A layer whose
+    packed form fails or disagrees with it on a test input (a platform where oneDNN lacks this
+    path) stays as it is."""
     if not available():
         return 0
     packed = 0
     for parent in list(module.modules()):
         for name, child in list(parent.named_children()):
             if type(child) is torch.nn.Linear and child.weight.dtype == torch.float32:
-                setattr(parent, name, torch.jit.script(PackedLinear(child)))
-                packed += 1
+                replacement = _checked(child)
+                if replacement is not None:
+                    setattr(parent, name, replacement)
+                    packed += 1
     return packed
+
+
+def _checked(linear: torch.nn.Linear) -> torch.nn.Module | None:
+    try:
+        replacement = torch.jit.script(PackedLinear(linear))
+        probe = torch.randn(3, linear.in_features, generator=torch.Generator().manual_seed(0))
+        with torch.inference_mode():
+            same = torch.allclose(replacement(probe), linear(probe), rtol=1e-4, atol=1e-4)
+    except RuntimeError:
+        _log.warning("a linear layer could not run on oneDNN; it stays as it is", exc_info=True)
+        return None
+    if not same:
+        _log.warning("a linear layer gave other results on oneDNN; it stays as it is")
+        return None
+    return replacement
 
 
 def available() -> bool:

@@ -1,0 +1,52 @@
+"""``indexer.packed``: linear layers on oneDNN, and the plain layer kept where that fails."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from indexer import packed
+
+pytestmark = pytest.mark.skipif(not packed.available(), reason="torch without oneDNN")
+
+
+def _model() -> torch.nn.Module:
+    torch.manual_seed(3)
+    return torch.nn.Sequential(
+        torch.nn.Linear(16, 32), torch.nn.GELU(), torch.nn.Linear(32, 8, bias=False)
+    ).eval()
+
+
+def test_linear_layers_are_packed_and_compute_the_same() -> None:
+    model = _model()
+    x = torch.randn(2, 5, 16)
+    with torch.inference_mode():
+        before = model(x)
+        assert packed.pack_linear_layers(model) == 2
+        after = model(x)
+        traced = torch.jit.trace(model, (x,), check_trace=False)  # type: ignore[no-untyped-call]
+        assert torch.allclose(traced(x), before, atol=1e-5)
+    assert not any(type(m) is torch.nn.Linear for m in model.modules())
+    assert torch.allclose(after, before, atol=1e-5)
+
+
+def test_a_layer_that_fails_or_disagrees_on_onednn_stays_plain(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    class Wrong(torch.nn.Module):
+        def __init__(self, linear: torch.nn.Linear) -> None:
+            super().__init__()
+            self.out = linear.out_features
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.zeros(x.shape[0], self.out)
+
+    class Failing(torch.nn.Module):
+        def __init__(self, linear: torch.nn.Linear) -> None:
+            raise RuntimeError("no oneDNN path for this layer")
+
+    for replacement in (Wrong, Failing):
+        monkeypatch.setattr(packed, "PackedLinear", replacement)
+        model = _model()
+        assert packed.pack_linear_layers(model) == 0
+        assert sum(type(m) is torch.nn.Linear for m in model.modules()) == 2
