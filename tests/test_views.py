@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -162,38 +161,3 @@ def test_a_pass_runs_on_the_asking_thread_unless_torch_runs_several(
     finally:
         torch.set_num_threads(threads)
     assert not overlapped[0]
-
-
-def test_a_pass_on_any_thread_runs_on_the_process_s_model_threads(real_embedder: Embedder) -> None:
-    """oneDNN (the packed linear layers) sizes its team by the calling thread's OpenMP setting,
-    which ``torch.set_num_threads`` sets on its own thread only: each thread that runs a pass
-    takes the process's count first (``indexer.embed._threads_here``)."""
-    import ctypes
-    import os
-    import threading
-
-    import torch
-
-    if (os.cpu_count() or 1) < 2:
-        pytest.skip("one core: a fresh thread's default is already one thread")
-    maps = Path("/proc/self/maps").read_text().splitlines()
-    gomp = next((line.split()[-1] for line in maps if "libgomp" in line), None)
-    if gomp is None:
-        pytest.skip("torch without GNU OpenMP")
-    omp_get_max_threads = ctypes.CDLL(gomp).omp_get_max_threads
-    threads = torch.get_num_threads()
-    seen: list[int] = []
-
-    def ask() -> None:
-        before = omp_get_max_threads()  # a fresh thread's default: every core
-        real_embedder.embed(["Kje je moj paket?"], "query")
-        seen.extend([before, omp_get_max_threads()])
-
-    torch.set_num_threads(1)
-    try:
-        asker = threading.Thread(target=ask)
-        asker.start()
-        asker.join()
-    finally:
-        torch.set_num_threads(threads)
-    assert seen == [os.cpu_count(), 1]
