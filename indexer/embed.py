@@ -168,9 +168,6 @@ class SentenceTransformerEmbedder:
 
     def _marked(self, work: Callable[..., T], *args: Any) -> T:
         with self._model_lock:
-            if not getattr(self._on_model_thread, "threads_set", False):
-                _threads_here()
-                self._on_model_thread.threads_set = True
             self._on_model_thread.yes = True
             try:
                 return work(*args)
@@ -380,17 +377,6 @@ def load_embedder(
         )
     embedder.warm_up()
     return embedder
-
-
-def _threads_here() -> None:
-    """The process's model thread count, for this thread too. oneDNN's kernels (the packed
-    linear layers, ``indexer.packed``) take their team size from the calling thread's OpenMP
-    setting, which ``torch.set_num_threads`` sets for its own thread only: on any other thread
-    a pass ran on every core, and two workers' encoders fought over both (``kb bench load``:
-    ``rps_max`` 38 instead of 60)."""
-    import torch
-
-    torch.set_num_threads(torch.get_num_threads())
 
 
 def use_threads(count: int) -> None:
