@@ -34,7 +34,7 @@ def test_a_layer_that_fails_or_disagrees_on_onednn_stays_plain(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     class Wrong(torch.nn.Module):
-        def __init__(self, linear: torch.nn.Linear, *, gelu: bool = False) -> None:
+        def __init__(self, linear: torch.nn.Linear, **_: bool) -> None:
             super().__init__()
             self.out = linear.out_features
 
@@ -42,7 +42,7 @@ def test_a_layer_that_fails_or_disagrees_on_onednn_stays_plain(
             return torch.zeros(x.shape[0], self.out)
 
     class Failing(torch.nn.Module):
-        def __init__(self, linear: torch.nn.Linear, *, gelu: bool = False) -> None:
+        def __init__(self, linear: torch.nn.Linear, **_: bool) -> None:
             raise RuntimeError("no oneDNN path for this layer")
 
     for replacement in (Wrong, Failing):
@@ -50,6 +50,10 @@ def test_a_layer_that_fails_or_disagrees_on_onednn_stays_plain(
         model = _model()
         assert packed.pack_linear_layers(model) == 0
         assert sum(type(m) is torch.nn.Linear for m in model.modules()) == 2
+        block = _Intermediate(torch.nn.GELU()).eval()  # the fused path, checked the same way
+        act = block.intermediate_act_fn
+        assert packed.pack_linear_layers(block) == 0
+        assert type(block.dense) is torch.nn.Linear and block.intermediate_act_fn is act
 
 
 class _Intermediate(torch.nn.Module):
