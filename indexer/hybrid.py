@@ -23,6 +23,7 @@ from indexer.dense import (
     ANN_CANDIDATES,
     SPREAD_SAMPLE,
     inner_products,
+    inner_products_at,
     kind_of,
     nearest,
 )
@@ -239,7 +240,7 @@ class HybridIndex:
                 else Spread.of(inner_products(sample_views, view)),
             )
             found = nearest(self.dense, self.vectors, vector, ANN_CANDIDATES)  # best first
-            best = float(inner_products(self.vectors[found[:1]], vector).max(initial=0.0))
+            best = float(inner_products_at(self.vectors, found[:1], vector).max(initial=0.0))
             dense = (spreads.dense.std, best, len(self.sections))
             candidates = _union(len(self.sections), found, _top(keyword, ANN_CANDIDATES))
         bonus = None
@@ -389,12 +390,12 @@ class _QueryScores:
             dense_all, view_all = self.exact
             dense, view = dense_all[rows], None if view_all is None else view_all[rows]
         else:
-            dense = inner_products(index.vectors[rows], self.vector)
+            dense = inner_products_at(index.vectors, rows, self.vector)
             views = index.views
             view = (
                 None
                 if self.view is None or views is None
-                else inner_products(views[rows], self.view)
+                else inner_products_at(views, rows, self.view)
             )
         fused = fuse(
             dense,

@@ -12,12 +12,13 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import faiss
 import numpy as np
 import pytest
 
 from indexer import artifact, hybrid
 from indexer.build import build_index
-from indexer.dense import build_dense, kind_of, nearest
+from indexer.dense import build_dense, inner_products_at, kind_of, nearest
 from indexer.documents import SourceDocument
 from indexer.embed import HashingEmbedder, Vectors
 from indexer.errors import ManifestMismatch
@@ -231,6 +232,47 @@ def test_no_blas_product_on_a_question_path(module: str) -> None:
     code = re.sub(r'"""[\s\S]*?"""', "", code)  # docstrings may show the product they avoid
     for product in (r"\w\]?\)? @ \w", r"\bnp\.(dot|matmul|inner)\(", r"\.dot\("):
         assert not re.search(product, code), f"{module}: a BLAS product ({product})"
+
+
+def _rows_and_vector() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(6)
+    matrix = rng.normal(size=(500, 384)).astype(np.float32)
+    return matrix, np.array([499, 0, 7, 7, 250], dtype=np.int64), matrix[3].copy()
+
+
+def test_inner_products_at_rows_are_those_of_the_copied_rows() -> None:
+    matrix, rows, vector = _rows_and_vector()
+    want = np.einsum("ij,j->i", matrix[rows], vector)
+    assert inner_products_at(matrix, rows, vector) == pytest.approx(want, abs=1e-4)
+    assert inner_products_at(matrix, rows[:0], vector).shape == (0,)
+    for outside in (500, -1):  # FAISS itself would read past the matrix
+        with pytest.raises(IndexError):
+            inner_products_at(matrix, np.array([0, outside], dtype=np.int64), vector)
+
+
+def test_inner_products_at_gives_faiss_one_thread_and_restores_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """FAISS's OpenMP threads spin after the call, on the cores the model needs: on the 2-core
+    machine a two-thread question encoding after each took 21 ms, not 13
+    (``indexer.dense._one_faiss_thread``)."""
+    matrix, rows, vector = _rows_and_vector()
+    threads_inside: list[int] = []
+    real = faiss.fvec_inner_products_by_idx
+
+    def spy(*args: object) -> None:
+        threads_inside.append(faiss.omp_get_max_threads())
+        real(*args)
+
+    monkeypatch.setattr(faiss, "fvec_inner_products_by_idx", spy)
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(2)  # as on a machine of two cores or more
+    try:
+        inner_products_at(matrix, rows, vector)
+        assert threads_inside == [1]
+        assert faiss.omp_get_max_threads() == 2  # an index build after it keeps its threads
+    finally:
+        faiss.omp_set_num_threads(before)
 
 
 def _article(article_id: str, title: str, *sections: tuple[str, str]) -> SourceDocument:
