@@ -71,7 +71,10 @@ def inner_products_at(
     ``fvec_inner_products_by_idx``, one thread) instead of copied out first: on an IVF index a
     question's fusion scores a few thousand scattered rows of two 150 MB matrices, and the copies
     took twice as long as the products (0.39 against 0.13 ms for 2,000 rows)."""
-    matrix = np.ascontiguousarray(matrix, dtype=np.float32)  # the index's own arrays: no copy
+    if matrix.dtype != np.float32 or not matrix.flags.c_contiguous:
+        # FAISS needs the float32 rows as they lie: copying the whole matrix to get them would
+        # cost far more than copying the rows (the index's own arrays never take this path)
+        return inner_products(matrix[rows], vector)
     ids = np.ascontiguousarray(rows, dtype=np.int64)
     query = np.ascontiguousarray(vector, dtype=np.float32)
     if matrix.ndim != 2 or query.shape != (matrix.shape[1],):

@@ -245,6 +245,11 @@ def test_inner_products_at_rows_are_those_of_the_copied_rows() -> None:
     want = np.einsum("ij,j->i", matrix[rows], vector)
     assert inner_products_at(matrix, rows, vector) == pytest.approx(want, abs=1e-4)
     assert inner_products_at(matrix, rows[:0], vector).shape == (0,)
+    # a matrix FAISS cannot read in place: the rows are copied out, the products the same
+    every_other_row = np.repeat(matrix, 2, axis=0)[::2]
+    for other in (np.asfortranarray(matrix), every_other_row):
+        assert not other.flags.c_contiguous
+        assert inner_products_at(other, rows, vector) == pytest.approx(want, abs=1e-4)
     for outside in (500, -1):  # FAISS itself would read past the matrix
         with pytest.raises(IndexError):
             inner_products_at(matrix, np.array([0, outside], dtype=np.int64), vector)
