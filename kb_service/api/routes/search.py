@@ -20,17 +20,17 @@ router = APIRouter(prefix="/v1/search", tags=["search"])
 @router.get(
     "",
     summary="Search the knowledge base",
+    response_model=SearchResponse,
     responses=ERRORS,
 )
 def search(
-    response: Response,
     index: IndexDep,
     settings: SettingsDep,
     viewer: Reader,
     q: Annotated[str, Query(min_length=1, max_length=2000, description="The question.")],
     locale: Annotated[Locale | None, Query(description="BCP 47; detected when left out.")] = None,
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
-) -> SearchResponse:
+) -> Response:
     """Hybrid (dense + keyword) search; sections in the question's language first, others
     marked `fallback_locale`. Any reading key; a `bot` key never gets internal articles.
 
@@ -41,6 +41,9 @@ def search(
         found = search_sections(
             index, settings, q, locale=locale, limit=limit, include_internal=viewer.internal
         )
+    headers = {}
     if access.sees_timings(viewer):
-        response.headers["Server-Timing"] = timing.server_timing(timings)
-    return found
+        headers["Server-Timing"] = timing.server_timing(timings)
+    # Serialised here, as the answer route does: FastAPI would validate the model it was
+    # handed again, on one more hop to a worker thread (0.9 ms of a search at 4 KB).
+    return Response(content=found.model_dump_json(), media_type="application/json", headers=headers)
