@@ -18,6 +18,7 @@ from kb_service.api.deps import (
     VisibleAnswer,
 )
 from kb_service.api.problems import ERRORS
+from kb_service.api.responses import timed_json
 from kb_service.schemas.answers import (
     REQUEST_EXAMPLES,
     AnswerRequest,
@@ -26,7 +27,7 @@ from kb_service.schemas.answers import (
     FeedbackRequest,
     LearnedPhrasing,
 )
-from kb_service.services import access, answering, ledger, phrasings
+from kb_service.services import answering, ledger, phrasings
 
 router = APIRouter(prefix="/v1/answers", tags=["answers"])
 
@@ -60,10 +61,7 @@ def create_answer(
     (the ledger, commit included) and `app` (the whole handler)."""
     with timing.collecting() as timings, timing.timed("app"):
         _, body = answering.answer(session, index, settings, request, viewer, committer)
-    headers = {}
-    if access.sees_timings(viewer):
-        headers["Server-Timing"] = timing.server_timing(timings)
-    return Response(content=body, media_type="application/json", headers=headers)
+    return timed_json(body, viewer, timings)
 
 
 @router.get(
