@@ -58,14 +58,14 @@ class Settings(BaseSettings):
         "it; 'auto' takes bfloat16 only where the CPU has it. 'int8' (with "
         "KB_MODEL_RUNTIME=onnx): questions with int8 feed-forward weights, about 1.6 times as "
         "fast again on a CPU with 8-bit dot products (AVX512-VNNI, AVX-VNNI); passages, and so "
-        "the index, in float32 (allegro test-B nDCG@10 0.7408). README: Retrieval quality, "
-        "and Benchmarks for what each changes under load.",
+        "the index, in float32 (allegro test-B nDCG@10 0.7408). README: Retrieval; "
+        "docs/performance.md for what each changes under load.",
     )
     model_runtime: Literal["torch", "onnx"] = Field(
         "torch",
         description="What runs the model's transformer pass: 'torch' (a TorchScript trace) or "
         "'onnx' (exported once into the model's folder, ~10 s, and run by ONNX Runtime: the same "
-        "float32 vectors to 1e-5 in about half the time; float32 only). README, Benchmarks.",
+        "float32 vectors to 1e-5 in about half the time; float32 only). docs/performance.md.",
     )
     model_cache: Path = Field(
         default_factory=_default_model_cache,
