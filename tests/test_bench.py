@@ -304,7 +304,11 @@ def test_the_load_report_splits_the_open_loops_p50_into_its_parts() -> None:
         floor_before_ms=[30.0],
         floor_after_ms=[30.0],
         closed=Phase(1.0, latencies_ms=[50.0] * 40),
-        open=Phase(1.0, latencies_ms=[60.0] * 20),
+        open=Phase(
+            1.0,
+            latencies_ms=[60.0] * 19 + [200.0],
+            server=[{"app": 54.0, "record": 2.0}] * 19 + [{"app": 190.0, "record": 150.0}],
+        ),
         offered_rps=20.0,
         paced_rps=10.0,
         floor_paced_ms=[33.0],
@@ -314,6 +318,12 @@ def test_the_load_report_splits_the_open_loops_p50_into_its_parts() -> None:
     assert j["ratio_p50"] == 2.0 and j["ratio_p50_paced"] == pytest.approx(60 / 33, abs=0.01)
     assert j["paced_every_ms"] == 100.0 and j["lone_p50_ms"] == 40.0
     assert j["errors"] == 1 and j["error_kinds"] == {"HTTP 500": 1}  # the lone answers' too
+    # the means hide the one stalled answer; the p99 answers' own means show where it waited
+    assert j["open_server_ms"] == {"app": 60.8, "record": 9.4, "outside": 6.2}
+    assert j["open_p99_server_ms"] == {"app": 190.0, "record": 150.0, "outside": 10.0}
+    assert "its answers at or over p99, mean ms per answer: app 190.0, record 150.0" in (
+        report.as_text()
+    )
     assert (
         "open loop p50 60.0 ms = floor 30.0 + machine idling between questions +3.0 "
         "+ the service, one answer at a time +7.0 + answers at once (queueing, contention) +20.0"
@@ -342,6 +352,10 @@ def test_the_load_bench_serves_two_workers_and_loads_them_over_http(tmp_path: Pa
     steps = report["open_server_ms"]
     assert {"queue", "encode", "search", "render", "record", "app", "outside"} <= set(steps)
     assert steps["app"] >= steps["encode"] + steps["search"] > 0
+    slowest = report["open_p99_server_ms"]
+    assert {"record", "app", "outside"} <= set(slowest)
+    # the slowest answers took longer than the average one (app + outside: the latency)
+    assert slowest["app"] + slowest["outside"] > steps["app"] + steps["outside"]
 
 
 @pytest.mark.slow
