@@ -250,9 +250,10 @@ def test_inner_products_at_rows_are_those_of_the_copied_rows() -> None:
     for other in (np.asfortranarray(matrix), every_other_row):
         assert not other.flags.c_contiguous
         assert inner_products_at(other, rows, vector) == pytest.approx(want, abs=1e-4)
-    for outside in (500, -1):  # FAISS itself would read past the matrix
-        with pytest.raises(IndexError):
-            inner_products_at(matrix, np.array([0, outside], dtype=np.int64), vector)
+    for outside in (500, -1):  # FAISS would read past the matrix, numpy wrap -1 round
+        for either in (matrix, every_other_row):
+            with pytest.raises(IndexError):
+                inner_products_at(either, np.array([0, outside], dtype=np.int64), vector)
 
 
 def test_inner_products_at_gives_faiss_one_thread_and_restores_it(
